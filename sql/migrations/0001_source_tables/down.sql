@@ -1,0 +1,11 @@
+DROP TABLE emails;
+DROP TABLE leads;
+DROP TABLE campaign_sequence_steps;
+DROP TABLE campaigns;
+DROP TABLE warmup_status;
+DROP TABLE email_accounts;
+DROP TABLE domains;
+DROP TABLE companies;
+DROP TABLE subscriptions;
+DROP TABLE tenants;
+DROP FUNCTION pm_is_time_zone(text);

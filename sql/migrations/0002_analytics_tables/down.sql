@@ -1,0 +1,10 @@
+DROP FUNCTION pm_refresh_campaign_performance_summary(boolean);
+DROP FUNCTION tenant_campaign_performance_summary();
+DROP MATERIALIZED VIEW campaign_performance_summary;
+DROP TABLE lead_analytics;
+DROP TABLE warmup_analytics;
+DROP TABLE mailbox_analytics;
+DROP TABLE sequence_step_analytics;
+DROP TABLE campaign_analytics;
+DROP TABLE billing_analytics;
+DROP FUNCTION pm_ensure_monthly_partitions(regclass, date, date);
