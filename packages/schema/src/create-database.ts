@@ -15,6 +15,11 @@ export interface DatabaseConfig {
   maxConnections?: number | undefined
   /** Sent as application_name, so that pg_stat_activity tells who is connected. */
   applicationName?: string | undefined
+  /**
+   * Called when an idle pooled connection dies (server restart, pg_terminate_backend). The pool
+   * replaces it on the next checkout; without a handler such an error would end the process.
+   */
+  onIdleConnectionError?: ((error: Error) => void) | undefined
 }
 
 export type DatabaseKind = 'postgres' | 'pglite'
@@ -46,6 +51,7 @@ export function createDatabase(config: DatabaseConfig = {}): Database {
       application_name: config.applicationName ?? 'penguinmails',
       types: pgTypes,
     })
+    pool.on('error', (error) => config.onIdleConnectionError?.(error))
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })
     return {
       kind: 'postgres',

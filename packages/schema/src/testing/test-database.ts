@@ -89,6 +89,7 @@ async function ensureTemplate(): Promise<string> {
       }
       // marks it complete; a half-built template is rebuilt by the next caller
       await client.query(`alter database "${template}" is_template true`)
+      await client.query(`comment on database "${template}" is '${new Date().toISOString()}'`)
       await dropStaleTemplates(client, template)
     } finally {
       await client.query('select pg_advisory_unlock(hashtext($1))', ['pm_test_template'])
@@ -97,10 +98,13 @@ async function ensureTemplate(): Promise<string> {
   return template
 }
 
+// Another tree (a concurrent run) may still clone an older template: only those built over a day ago go.
 async function dropStaleTemplates(client: pg.Client, current: string): Promise<void> {
   const stale = await client.query<{ datname: string }>(
-    "select datname from pg_database where datname like 'pm\\_template\\_%' and datname <> $1",
-    [current],
+    `select datname from pg_database d
+      where datname like 'pm\\_template\\_%' and datname <> $1
+        and coalesce(shobj_description(d.oid, 'pg_database'), '') < $2`,
+    [current, new Date(Date.now() - 86_400_000).toISOString()],
   )
   for (const { datname } of stale.rows) {
     await client.query(`alter database "${datname}" is_template false`)
