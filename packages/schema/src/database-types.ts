@@ -62,6 +62,16 @@ export interface AdminSystemEvents {
   user_agent: string | null;
 }
 
+export interface AnalyticsDirtyKeys {
+  campaign_id: Generated<string>;
+  created_at: Generated<Timestamp>;
+  day: string | null;
+  entity_id: Generated<string>;
+  kind: string;
+  seq: Generated<Int8>;
+  tenant_id: string;
+}
+
 export interface BillingAnalytics {
   campaigns_used: Generated<number>;
   domains_used: Generated<number>;
@@ -298,6 +308,7 @@ export interface WarmupStatus {
 export interface DB {
   admin_audit_log: AdminAuditLog;
   admin_system_events: AdminSystemEvents;
+  analytics_dirty_keys: AnalyticsDirtyKeys;
   billing_analytics: BillingAnalytics;
   campaign_analytics: CampaignAnalytics;
   campaign_performance_summary: CampaignPerformanceSummary;

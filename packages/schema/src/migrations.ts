@@ -18,6 +18,7 @@ export const MIGRATIONS = [
   '0002_analytics_tables',
   '0003_admin_tables',
   '0004_row_level_security',
+  '0005_change_tracking',
 ] as const
 
 export type MigrationName = (typeof MIGRATIONS)[number]

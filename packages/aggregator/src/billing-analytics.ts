@@ -1,0 +1,143 @@
+import type { DB } from '@penguinmails/schema'
+import { type Kysely, sql } from 'kysely'
+import {
+  addDays,
+  type Day,
+  monthOf,
+  NO_END,
+  NO_START,
+  type NormalizedScope,
+} from './recompute-scope.js'
+import type { TableCounts } from './table-counts.js'
+
+/**
+ * Recomputes billing_analytics, one row per tenant-local calendar month with a sent email. Each
+ * measure counts its own set (seed defect 2): distinct mailboxes, their domains, campaigns, leads
+ * and warmup mailboxes; the subscription is the one overlapping the period that started last.
+ */
+export async function recomputeBillingAnalytics(
+  db: Kysely<DB>,
+  scope: NormalizedScope,
+): Promise<TableCounts> {
+  const ranges = billingRanges(scope)
+  if (ranges.length === 0) return { table: 'billing_analytics', upserted: 0, deleted: 0 }
+  const { rows } = await sql<{ upserts: number; deletes: number }>`
+    with bounds as (
+      select r.tenant_id, t.time_zone,
+             (r.from_month::timestamp at time zone t.time_zone) as from_at,
+             (r.to_month::timestamp at time zone t.time_zone) as to_at
+        from unnest(${ranges.map((r) => r.tenantId)}::text[], ${ranges.map((r) => r.fromMonth)}::date[],
+                    ${ranges.map((r) => r.toMonth)}::date[]) as r(tenant_id, from_month, to_month)
+        join tenants t on t.id = r.tenant_id
+    ),
+    usage as (
+      select e.tenant_id, b.time_zone,
+             date_trunc('month', e.sent_at at time zone b.time_zone)::date as month,
+             count(*) filter (where not e.is_warmup)::int as emails_sent,
+             count(distinct e.email_account_id)::int as mailboxes_used,
+             count(distinct ea.domain_id)::int as domains_used,
+             count(distinct e.campaign_id) filter (where not e.is_warmup)::int as campaigns_used,
+             count(distinct e.lead_id) filter (where not e.is_warmup)::int as leads_used,
+             count(distinct e.email_account_id) filter (where e.is_warmup)::int as warmups_active
+        from bounds b
+        join emails e on e.tenant_id = b.tenant_id and e.sent_at >= b.from_at and e.sent_at < b.to_at
+        left join email_accounts ea on ea.tenant_id = e.tenant_id and ea.id = e.email_account_id
+       group by 1, 2, 3
+    ),
+    billing_rows as (
+      select u.tenant_id, u.tenant_id || ':' || to_char(u.month, 'YYYY-MM') as id, p.period_start,
+             p.period_end, s.id as subscription_id, u.emails_sent, u.mailboxes_used, u.domains_used,
+             u.campaigns_used, u.leads_used, u.warmups_active
+        from usage u
+       cross join lateral (
+             select (u.month::timestamp at time zone u.time_zone) as period_start,
+                    ((u.month + interval '1 month')::timestamp at time zone u.time_zone) as period_end
+           ) p
+        left join lateral (
+             select s.id from subscriptions s
+              where s.tenant_id = u.tenant_id and s.started_at < p.period_end
+                and (s.ended_at is null or s.ended_at > p.period_start)
+              order by s.started_at desc, s.id desc
+              limit 1
+           ) s on true
+    ),
+    upserts as (
+      insert into billing_analytics as a
+        (tenant_id, id, period_start, period_end, subscription_id, emails_sent, mailboxes_used,
+         domains_used, campaigns_used, leads_used, warmups_active)
+      select tenant_id, id, period_start, period_end, subscription_id, emails_sent, mailboxes_used,
+             domains_used, campaigns_used, leads_used, warmups_active
+        from billing_rows
+      on conflict (tenant_id, id) do update set
+        period_start = excluded.period_start, period_end = excluded.period_end,
+        subscription_id = excluded.subscription_id, emails_sent = excluded.emails_sent,
+        mailboxes_used = excluded.mailboxes_used, domains_used = excluded.domains_used,
+        campaigns_used = excluded.campaigns_used, leads_used = excluded.leads_used,
+        warmups_active = excluded.warmups_active, updated_at = now()
+      where (a.period_start, a.period_end, a.subscription_id, a.emails_sent, a.mailboxes_used,
+             a.domains_used, a.campaigns_used, a.leads_used, a.warmups_active)
+            is distinct from
+            (excluded.period_start, excluded.period_end, excluded.subscription_id,
+             excluded.emails_sent, excluded.mailboxes_used, excluded.domains_used,
+             excluded.campaigns_used, excluded.leads_used, excluded.warmups_active)
+      returning 1
+    ),
+    deletes as (
+      delete from billing_analytics a
+       using bounds b
+       where a.tenant_id = b.tenant_id and a.period_start >= b.from_at and a.period_start < b.to_at
+         and not exists (select from billing_rows r where r.tenant_id = a.tenant_id and r.id = a.id)
+      returning 1
+    )
+    select (select count(*) from upserts)::int as upserts,
+           (select count(*) from deletes)::int as deletes`.execute(db)
+  const r = rows[0]
+  if (!r) throw new Error('billing analytics recompute returned no summary')
+  return { table: 'billing_analytics', upserted: r.upserts, deleted: r.deletes }
+}
+
+interface MonthRange {
+  tenantId: string
+  fromMonth: Day
+  toMonth: Day
+}
+
+/** Whole months, merged per tenant so that no email is read twice. */
+export function billingRanges(scope: NormalizedScope): MonthRange[] {
+  const ranges: MonthRange[] = [
+    ...scope.tenants.map((t) => ({
+      tenantId: t.tenantId,
+      fromMonth: t.fromDay === NO_START ? NO_START : monthOf(t.fromDay),
+      toMonth: t.toDay === NO_END ? NO_END : nextMonth(monthOf(addDays(t.toDay, -1))),
+    })),
+    ...scope.billingAll.map((tenantId) => ({ tenantId, fromMonth: NO_START, toMonth: NO_END })),
+    ...scope.billingMonths.map((b) => ({
+      tenantId: b.tenantId,
+      fromMonth: b.month,
+      toMonth: nextMonth(b.month),
+    })),
+  ]
+  const byTenant = new Map<string, MonthRange[]>()
+  for (const r of ranges) byTenant.set(r.tenantId, [...(byTenant.get(r.tenantId) ?? []), r])
+  const merged: MonthRange[] = []
+  const order = (d: Day) => (d === NO_START ? '0' : d === NO_END ? '9' : `5${d}`)
+  for (const list of byTenant.values()) {
+    list.sort((a, b) => order(a.fromMonth).localeCompare(order(b.fromMonth)))
+    let current: MonthRange | undefined
+    for (const r of list) {
+      if (current && order(r.fromMonth) <= order(current.toMonth)) {
+        if (order(r.toMonth) > order(current.toMonth)) current = { ...current, toMonth: r.toMonth }
+      } else {
+        if (current) merged.push(current)
+        current = { ...r }
+      }
+    }
+    if (current) merged.push(current)
+  }
+  return merged
+}
+
+function nextMonth(month: Day): Day {
+  const [y, m] = month.split('-').map(Number) as [number, number]
+  return m === 12 ? `${y + 1}-01-01` : `${y}-${String(m + 1).padStart(2, '0')}-01`
+}

@@ -1,0 +1,180 @@
+import type { DB } from '@penguinmails/schema'
+import { type Kysely, sql } from 'kysely'
+import { ensureDailyPartitions, monthsToWrite, partitionsKnown } from './partitions.js'
+import { recomputeInTransaction } from './recompute.js'
+import {
+  addDays,
+  monthOf,
+  NO_END,
+  NO_START,
+  normalizeScope,
+  type RecomputeScope,
+} from './recompute-scope.js'
+import type { TableCounts } from './table-counts.js'
+import { tryLockTenant } from './tenant-lock.js'
+
+export interface DirtyKey {
+  kind:
+    | 'campaign_day'
+    | 'mailbox_day'
+    | 'lead_campaign'
+    | 'campaign'
+    | 'mailbox'
+    | 'billing'
+    | 'tenant'
+  entity_id: string
+  campaign_id: string
+  day: string | null
+}
+
+export type DrainResult =
+  | { state: 'drained'; tenantId: string; keys: number; counts: TableCounts[]; durationMs: number }
+  | { state: 'idle' }
+  | { state: 'busy'; tenantIds: string[] }
+
+export interface DrainOptions {
+  /** dirty-key rows taken per transaction */
+  batchSize?: number
+  /** only this tenant's keys */
+  tenantId?: string
+}
+
+/** The analytics keys a batch of dirty-key rows of one tenant asks to recompute. */
+export function scopeFromDirtyKeys(tenantId: string, keys: DirtyKey[]): RecomputeScope {
+  const scope: Required<RecomputeScope> = {
+    tenants: [],
+    campaignDays: [],
+    mailboxDays: [],
+    leads: [],
+    campaignLeads: [],
+    billingMonths: [],
+  }
+  for (const k of keys) {
+    switch (k.kind) {
+      case 'campaign_day':
+        if (!k.day) break
+        scope.campaignDays.push({
+          tenantId,
+          campaignId: k.entity_id,
+          fromDay: k.day,
+          toDay: addDays(k.day, 1),
+        })
+        scope.billingMonths.push({ tenantId, month: monthOf(k.day) })
+        break
+      case 'mailbox_day':
+        if (!k.day) break
+        scope.mailboxDays.push({
+          tenantId,
+          mailboxId: k.entity_id,
+          fromDay: k.day,
+          toDay: addDays(k.day, 1),
+        })
+        scope.billingMonths.push({ tenantId, month: monthOf(k.day) })
+        break
+      case 'lead_campaign':
+        scope.leads.push({ tenantId, leadId: k.entity_id, campaignId: k.campaign_id })
+        break
+      case 'campaign':
+        scope.campaignDays.push({
+          tenantId,
+          campaignId: k.entity_id,
+          fromDay: NO_START,
+          toDay: NO_END,
+        })
+        scope.campaignLeads.push({ tenantId, campaignId: k.entity_id })
+        break
+      case 'mailbox':
+        scope.mailboxDays.push({
+          tenantId,
+          mailboxId: k.entity_id,
+          fromDay: NO_START,
+          toDay: NO_END,
+        })
+        break
+      case 'billing':
+        scope.billingMonths.push({ tenantId, month: 'all' })
+        break
+      case 'tenant':
+        scope.tenants.push({ tenantId })
+        break
+    }
+  }
+  return scope
+}
+
+class PartitionsNeeded extends Error {
+  constructor(readonly months: { first: string; last: string }) {
+    super('partitions needed')
+  }
+}
+
+/**
+ * Takes one batch of dirty keys of one tenant (the oldest changes first, skipping keys and
+ * tenants other workers hold), recomputes what they touch, and deletes them in the same
+ * transaction: a crash rolls both back, and a change arriving meanwhile adds a new key.
+ */
+export async function drainDirtyKeys(
+  db: Kysely<DB>,
+  options: DrainOptions = {},
+): Promise<DrainResult> {
+  const batchSize = options.batchSize ?? 10_000
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await drainOnce(db, batchSize, options.tenantId)
+    } catch (error) {
+      if (!(error instanceof PartitionsNeeded) || attempt > 3) throw error
+      await ensureDailyPartitions(db, error.months)
+    }
+  }
+}
+
+async function drainOnce(db: Kysely<DB>, batchSize: number, only?: string): Promise<DrainResult> {
+  const started = performance.now()
+  return db.transaction().execute(async (trx) => {
+    const candidates = only
+      ? [only]
+      : (
+          await sql<{ tenant_id: string }>`
+            select distinct tenant_id from (
+              select tenant_id from analytics_dirty_keys order by seq limit 1000
+            ) oldest`.execute(trx)
+        ).rows.map((r) => r.tenant_id)
+    if (candidates.length === 0) return { state: 'idle' } as const
+    let tenantId: string | undefined
+    for (const candidate of candidates) {
+      if (await tryLockTenant(trx, candidate)) {
+        tenantId = candidate
+        break
+      }
+    }
+    if (!tenantId) return { state: 'busy', tenantIds: candidates } as const
+    const { rows: keys } = await sql<DirtyKey>`
+      delete from analytics_dirty_keys
+       where tenant_id = ${tenantId}
+         and seq in (select seq from analytics_dirty_keys where tenant_id = ${tenantId}
+                      order by seq limit ${batchSize} for update skip locked)
+      returning kind, entity_id, campaign_id, day::text as day`.execute(trx)
+    if (keys.length === 0) return { state: 'idle' } as const
+    const scope = normalizeScope(scopeFromDirtyKeys(tenantId, keys))
+    const months = await monthsToWrite(trx, scope)
+    if (months && !partitionsKnown(db, months)) throw new PartitionsNeeded(months)
+    const counts = await recomputeInTransaction(trx, scope)
+    return {
+      state: 'drained',
+      tenantId,
+      keys: keys.length,
+      counts,
+      durationMs: performance.now() - started,
+    } as const
+  })
+}
+
+/** Dirty-key rows waiting, in all or per tenant: what the freshness watermark reports. */
+export async function pendingDirtyKeys(
+  db: Kysely<DB>,
+): Promise<{ tenantId: string; pending: number; oldest: Date }[]> {
+  const { rows } = await sql<{ tenant_id: string; pending: number; oldest: Date }>`
+    select tenant_id, count(*)::int as pending, min(created_at) as oldest
+      from analytics_dirty_keys group by tenant_id order by tenant_id`.execute(db)
+  return rows.map((r) => ({ tenantId: r.tenant_id, pending: r.pending, oldest: r.oldest }))
+}

@@ -1,0 +1,236 @@
+import type { DB } from '@penguinmails/schema'
+import { type Kysely, type RawBuilder, sql } from 'kysely'
+import { addDays, type NormalizedScope } from './recompute-scope.js'
+import type { TableCounts } from './table-counts.js'
+
+/**
+ * Recomputes mailbox_analytics and warmup_analytics for the scope in one statement: one pass over
+ * the mailbox's emails grouped by local day, then 7-day windows (days d-6 … d) for the health
+ * scores. A change on day d moves the health of days d … d+6, so key ranges are widened by 6 days
+ * and the emails of the 6 days before each range are read too.
+ */
+export async function recomputeMailboxAnalytics(
+  db: Kysely<DB>,
+  scope: NormalizedScope,
+): Promise<TableCounts[]> {
+  const results: TableCounts[][] = []
+  if (scope.tenants.length > 0) {
+    const s = scope.tenants
+    results.push(
+      await run(
+        db,
+        sql`
+        select t.id as tenant_id, null::text as mailbox_id, r.from_day, r.to_day, t.time_zone
+          from unnest(${s.map((x) => x.tenantId)}::text[], ${s.map((x) => x.fromDay)}::date[],
+                      ${s.map((x) => addDays(x.toDay, 6))}::date[]) as r(tenant_id, from_day, to_day)
+          join tenants t on t.id = r.tenant_id`,
+        sql`e.tenant_id = b.tenant_id`,
+        sql`a.tenant_id = b.tenant_id`,
+      ),
+    )
+  }
+  if (scope.mailboxDays.length > 0) {
+    const s = scope.mailboxDays
+    results.push(
+      await run(
+        db,
+        sql`
+        select r.tenant_id, r.mailbox_id, r.from_day, r.to_day, t.time_zone
+          from unnest(${s.map((x) => x.tenantId)}::text[], ${s.map((x) => x.mailboxId)}::text[],
+                      ${s.map((x) => x.fromDay)}::date[], ${s.map((x) => addDays(x.toDay, 6))}::date[])
+                 as r(tenant_id, mailbox_id, from_day, to_day)
+          join tenants t on t.id = r.tenant_id`,
+        sql`e.tenant_id = b.tenant_id and e.email_account_id = b.mailbox_id`,
+        sql`a.tenant_id = b.tenant_id and a.email_account_id = b.mailbox_id`,
+      ),
+    )
+  }
+  return results.flat()
+}
+
+async function run(
+  db: Kysely<DB>,
+  scope: RawBuilder<unknown>,
+  emailInScope: RawBuilder<unknown>,
+  rowInScope: RawBuilder<unknown>,
+): Promise<TableCounts[]> {
+  const { rows } = await sql<{
+    mailbox_upserts: number
+    mailbox_deletes: number
+    mailbox_defaults: number
+    warmup_upserts: number
+    warmup_deletes: number
+    warmup_defaults: number
+  }>`
+    with bounds as (
+      select b.*, ((b.from_day - 6)::timestamp at time zone b.time_zone) as read_from_at,
+             (b.to_day::timestamp at time zone b.time_zone) as to_at
+        from (${scope}) b
+    ),
+    days as (
+      select e.tenant_id, e.email_account_id, (e.sent_at at time zone b.time_zone)::date as day,
+             b.from_day, b.to_day, b.time_zone,
+             count(*)::int as all_sent,
+             count(e.bounce_type)::int as all_bounced,
+             count(e.complaint_at)::int as all_complaints,
+             count(*) filter (where not e.is_warmup)::int as sent,
+             count(*) filter (where not e.is_warmup and e.status = 'delivered')::int as delivered,
+             count(e.opened_at) filter (where not e.is_warmup)::int as opened_tracked,
+             count(e.clicked_at) filter (where not e.is_warmup)::int as clicked_tracked,
+             count(e.replied_at) filter (where not e.is_warmup)::int as replied,
+             count(e.bounce_type) filter (where not e.is_warmup)::int as bounced,
+             count(e.unsubscribed_at) filter (where not e.is_warmup)::int as unsubscribed,
+             count(e.complaint_at) filter (where not e.is_warmup)::int as spam_complaints,
+             count(*) filter (where e.is_warmup)::int as w_sent,
+             count(*) filter (where e.is_warmup and e.status = 'delivered')::int as w_delivered,
+             count(e.opened_at) filter (where e.is_warmup)::int as w_opened_tracked,
+             count(e.clicked_at) filter (where e.is_warmup)::int as w_clicked_tracked,
+             count(e.replied_at) filter (where e.is_warmup)::int as w_replied,
+             count(e.bounce_type) filter (where e.is_warmup)::int as w_bounced,
+             count(e.unsubscribed_at) filter (where e.is_warmup)::int as w_unsubscribed,
+             count(e.complaint_at) filter (where e.is_warmup)::int as w_spam_complaints
+        from bounds b
+        join emails e on ${emailInScope}
+         and e.sent_at >= b.read_from_at and e.sent_at < b.to_at
+       group by 1, 2, 3, 4, 5, 6
+    ),
+    windows as (
+      select d.*,
+             sum(all_sent) over w as win_sent, sum(all_bounced) over w as win_bounced,
+             sum(all_complaints) over w as win_complaints,
+             sum(w_sent) over w as win_w_sent, sum(w_bounced) over w as win_w_bounced,
+             sum(w_spam_complaints) over w as win_w_complaints
+        from days d
+      -- a window never mixes two scope entries: each read its own days (see normalizeScope)
+      window w as (partition by d.tenant_id, d.email_account_id, d.from_day order by d.day
+                   range between '6 days' preceding and current row)
+    ),
+    mailbox_rows as (
+      select w.tenant_id, ea.company_id, w.email_account_id, w.day,
+             w.tenant_id || ':' || to_char(w.day, 'YYYY-MM') as billing_id,
+             w.sent, w.delivered, w.opened_tracked, w.clicked_tracked, w.replied, w.bounced,
+             w.unsubscribed, w.spam_complaints, w.all_sent as current_volume,
+             ws.status as warmup_status,
+             case when w.sent > 0 then 'active' else 'idle' end as campaign_status,
+             (100 - least(50, (600 * w.win_bounced) / w.win_sent)
+                  - least(50, (10000 * w.win_complaints) / w.win_sent))::int as health_score
+        from windows w
+        join email_accounts ea on ea.tenant_id = w.tenant_id and ea.id = w.email_account_id
+        left join warmup_status ws on ws.tenant_id = w.tenant_id and ws.email_account_id = w.email_account_id
+       where w.day >= w.from_day and w.day < w.to_day
+    ),
+    warmup_rows as (
+      select w.tenant_id, ea.company_id, w.email_account_id, w.day,
+             w.tenant_id || ':' || to_char(w.day, 'YYYY-MM') as billing_id,
+             w.w_sent as sent, w.w_delivered as delivered, w.w_opened_tracked as opened_tracked,
+             w.w_clicked_tracked as clicked_tracked, w.w_replied as replied, w.w_bounced as bounced,
+             w.w_unsubscribed as unsubscribed, w.w_spam_complaints as spam_complaints,
+             (100 - least(50, (600 * w.win_w_bounced) / w.win_w_sent)
+                  - least(50, (10000 * w.win_w_complaints) / w.win_w_sent))::int as health_score,
+             case
+               when ws.id is null or w.day < (ws.started_at at time zone w.time_zone)::date then 0
+               else least(100, (100 * (w.day - (ws.started_at at time zone w.time_zone)::date + 1)) / ws.ramp_days)
+             end::int as progress_percentage
+        from windows w
+        join email_accounts ea on ea.tenant_id = w.tenant_id and ea.id = w.email_account_id
+        left join warmup_status ws on ws.tenant_id = w.tenant_id and ws.email_account_id = w.email_account_id
+       where w.day >= w.from_day and w.day < w.to_day and w.w_sent > 0
+    ),
+    mailbox_upserts as (
+      insert into mailbox_analytics as a
+        (tenant_id, company_id, email_account_id, day, billing_id, sent, delivered, opened_tracked,
+         clicked_tracked, replied, bounced, unsubscribed, spam_complaints, current_volume,
+         warmup_status, campaign_status, health_score)
+      select tenant_id, company_id, email_account_id, day, billing_id, sent, delivered, opened_tracked,
+             clicked_tracked, replied, bounced, unsubscribed, spam_complaints, current_volume,
+             warmup_status, campaign_status, health_score
+        from mailbox_rows
+      on conflict (tenant_id, email_account_id, day) do update set
+        company_id = excluded.company_id, billing_id = excluded.billing_id,
+        sent = excluded.sent, delivered = excluded.delivered,
+        opened_tracked = excluded.opened_tracked, clicked_tracked = excluded.clicked_tracked,
+        replied = excluded.replied, bounced = excluded.bounced,
+        unsubscribed = excluded.unsubscribed, spam_complaints = excluded.spam_complaints,
+        current_volume = excluded.current_volume, warmup_status = excluded.warmup_status,
+        campaign_status = excluded.campaign_status, health_score = excluded.health_score,
+        updated_at = now()
+      where (a.company_id, a.billing_id, a.sent, a.delivered, a.opened_tracked, a.clicked_tracked,
+             a.replied, a.bounced, a.unsubscribed, a.spam_complaints, a.current_volume,
+             a.warmup_status, a.campaign_status, a.health_score)
+            is distinct from
+            (excluded.company_id, excluded.billing_id, excluded.sent, excluded.delivered,
+             excluded.opened_tracked, excluded.clicked_tracked, excluded.replied, excluded.bounced,
+             excluded.unsubscribed, excluded.spam_complaints, excluded.current_volume,
+             excluded.warmup_status, excluded.campaign_status, excluded.health_score)
+      returning a.tableoid
+    ),
+    mailbox_deletes as (
+      delete from mailbox_analytics a
+       using bounds b
+       where ${rowInScope} and a.day >= b.from_day and a.day < b.to_day
+         and not exists (select from mailbox_rows r where r.tenant_id = a.tenant_id
+                            and r.email_account_id = a.email_account_id and r.day = a.day)
+      returning 1
+    ),
+    warmup_upserts as (
+      insert into warmup_analytics as a
+        (tenant_id, company_id, email_account_id, day, billing_id, sent, delivered, opened_tracked,
+         clicked_tracked, replied, bounced, unsubscribed, spam_complaints, health_score,
+         progress_percentage)
+      select tenant_id, company_id, email_account_id, day, billing_id, sent, delivered, opened_tracked,
+             clicked_tracked, replied, bounced, unsubscribed, spam_complaints, health_score,
+             progress_percentage
+        from warmup_rows
+      on conflict (tenant_id, email_account_id, day) do update set
+        company_id = excluded.company_id, billing_id = excluded.billing_id,
+        sent = excluded.sent, delivered = excluded.delivered,
+        opened_tracked = excluded.opened_tracked, clicked_tracked = excluded.clicked_tracked,
+        replied = excluded.replied, bounced = excluded.bounced,
+        unsubscribed = excluded.unsubscribed, spam_complaints = excluded.spam_complaints,
+        health_score = excluded.health_score, progress_percentage = excluded.progress_percentage,
+        updated_at = now()
+      where (a.company_id, a.billing_id, a.sent, a.delivered, a.opened_tracked, a.clicked_tracked,
+             a.replied, a.bounced, a.unsubscribed, a.spam_complaints, a.health_score,
+             a.progress_percentage)
+            is distinct from
+            (excluded.company_id, excluded.billing_id, excluded.sent, excluded.delivered,
+             excluded.opened_tracked, excluded.clicked_tracked, excluded.replied, excluded.bounced,
+             excluded.unsubscribed, excluded.spam_complaints, excluded.health_score,
+             excluded.progress_percentage)
+      returning a.tableoid
+    ),
+    warmup_deletes as (
+      delete from warmup_analytics a
+       using bounds b
+       where ${rowInScope} and a.day >= b.from_day and a.day < b.to_day
+         and not exists (select from warmup_rows r where r.tenant_id = a.tenant_id
+                            and r.email_account_id = a.email_account_id and r.day = a.day)
+      returning 1
+    )
+    select (select count(*) from mailbox_upserts)::int as mailbox_upserts,
+           (select count(*) from mailbox_deletes)::int as mailbox_deletes,
+           (select count(*) from mailbox_upserts
+             where tableoid = 'mailbox_analytics_default'::regclass)::int as mailbox_defaults,
+           (select count(*) from warmup_upserts)::int as warmup_upserts,
+           (select count(*) from warmup_deletes)::int as warmup_deletes,
+           (select count(*) from warmup_upserts
+             where tableoid = 'warmup_analytics_default'::regclass)::int as warmup_defaults`.execute(
+    db,
+  )
+  const r = rows[0]
+  if (!r) throw new Error('mailbox analytics recompute returned no summary')
+  return [
+    {
+      table: 'mailbox_analytics',
+      upserted: r.mailbox_upserts,
+      deleted: r.mailbox_deletes,
+      inDefaultPartition: r.mailbox_defaults,
+    },
+    {
+      table: 'warmup_analytics',
+      upserted: r.warmup_upserts,
+      deleted: r.warmup_deletes,
+      inDefaultPartition: r.warmup_defaults,
+    },
+  ]
+}

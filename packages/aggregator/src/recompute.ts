@@ -1,0 +1,78 @@
+import type { DB } from '@penguinmails/schema'
+import type { Kysely, Transaction } from 'kysely'
+import { recomputeBillingAnalytics } from './billing-analytics.js'
+import { recomputeCampaignAnalytics } from './campaign-analytics.js'
+import { recomputeLeadAnalytics } from './lead-analytics.js'
+import { recomputeMailboxAnalytics } from './mailbox-analytics.js'
+import { ensureDailyPartitions, monthsToWrite } from './partitions.js'
+import {
+  isEmptyScope,
+  type NormalizedScope,
+  normalizeScope,
+  type RecomputeScope,
+} from './recompute-scope.js'
+import type { TableCounts } from './table-counts.js'
+import { lockTenants } from './tenant-lock.js'
+
+export interface RecomputeResult {
+  counts: TableCounts[]
+  durationMs: number
+}
+
+export class MissingPartitionError extends Error {
+  constructor(readonly counts: TableCounts[]) {
+    super(
+      `rows fell into a default partition (${counts
+        .filter((c) => c.inDefaultPartition)
+        .map((c) => `${c.table}: ${c.inDefaultPartition}`)
+        .join(', ')}); their monthly partitions are missing — the recompute was rolled back`,
+    )
+    this.name = 'MissingPartitionError'
+  }
+}
+
+export function scopeTenants(scope: NormalizedScope): string[] {
+  return [
+    ...new Set([
+      ...scope.tenants.map((t) => t.tenantId),
+      ...scope.campaignDays.map((t) => t.tenantId),
+      ...scope.mailboxDays.map((t) => t.tenantId),
+      ...scope.leads.map((t) => t.tenantId),
+      ...scope.campaignLeads.map((t) => t.tenantId),
+      ...scope.billingMonths.map((t) => t.tenantId),
+      ...scope.billingAll,
+    ]),
+  ]
+}
+
+/** Runs every table's statement for the scope, inside the caller's transaction (locks held). */
+export async function recomputeInTransaction(
+  trx: Transaction<DB>,
+  scope: NormalizedScope,
+): Promise<TableCounts[]> {
+  const counts = [
+    ...(await recomputeCampaignAnalytics(trx, scope)),
+    ...(await recomputeMailboxAnalytics(trx, scope)),
+    ...(await recomputeLeadAnalytics(trx, scope)),
+    await recomputeBillingAnalytics(trx, scope),
+  ]
+  if (counts.some((c) => (c.inDefaultPartition ?? 0) > 0)) throw new MissingPartitionError(counts)
+  return counts
+}
+
+/**
+ * Recomputes the scope from source in one transaction, holding each tenant's lock, after making
+ * sure the months it writes have their partitions.
+ */
+export async function recompute(db: Kysely<DB>, scope: RecomputeScope): Promise<RecomputeResult> {
+  const started = performance.now()
+  const normalized = normalizeScope(scope)
+  if (isEmptyScope(normalized)) return { counts: [], durationMs: 0 }
+  const months = await monthsToWrite(db, normalized)
+  if (months) await ensureDailyPartitions(db, months)
+  const counts = await db.transaction().execute(async (trx) => {
+    await lockTenants(trx, scopeTenants(normalized))
+    return recomputeInTransaction(trx, normalized)
+  })
+  return { counts, durationMs: performance.now() - started }
+}
