@@ -22,7 +22,7 @@ export async function recomputeBillingAnalytics(
   const ranges = billingRanges(scope)
   if (ranges.length === 0) return { table: 'billing_analytics', upserted: 0, deleted: 0 }
   const { rows } = await sql<{ upserts: number; deletes: number }>`
-    with bounds as (
+    with bounds as materialized (
       select r.tenant_id, t.time_zone,
              (r.from_month::timestamp at time zone t.time_zone) as from_at,
              (r.to_month::timestamp at time zone t.time_zone) as to_at
@@ -30,19 +30,61 @@ export async function recomputeBillingAnalytics(
                     ${ranges.map((r) => r.toMonth)}::date[]) as r(tenant_id, from_month, to_month)
         join tenants t on t.id = r.tenant_id
     ),
-    usage as (
+    -- one pass over the emails down to distinct (month, mailbox, campaign, lead) combinations;
+    -- each measure then counts its own set with a hashed distinct over that smaller relation
+    entities as (
       select e.tenant_id, b.time_zone,
              date_trunc('month', e.sent_at at time zone b.time_zone)::date as month,
-             count(*) filter (where not e.is_warmup)::int as emails_sent,
-             count(distinct e.email_account_id)::int as mailboxes_used,
-             count(distinct ea.domain_id)::int as domains_used,
-             count(distinct e.campaign_id) filter (where not e.is_warmup)::int as campaigns_used,
-             count(distinct e.lead_id) filter (where not e.is_warmup)::int as leads_used,
-             count(distinct e.email_account_id) filter (where e.is_warmup)::int as warmups_active
+             e.email_account_id, e.campaign_id, e.lead_id, e.is_warmup, count(*) as emails
         from bounds b
-        join emails e on e.tenant_id = b.tenant_id and e.sent_at >= b.from_at and e.sent_at < b.to_at
-        left join email_accounts ea on ea.tenant_id = e.tenant_id and ea.id = e.email_account_id
-       group by 1, 2, 3
+        join emails e on e.tenant_id = b.tenant_id and e.sent_at is not null
+         and (b.from_at = '-infinity' or e.sent_at >= b.from_at)
+         and (b.to_at = 'infinity' or e.sent_at < b.to_at)
+       group by 1, 2, 3, 4, 5, 6, 7
+    ),
+    months as (
+      select tenant_id, time_zone, month,
+             coalesce(sum(emails) filter (where not is_warmup), 0)::int as emails_sent
+        from entities group by 1, 2, 3
+    ),
+    mailboxes as (
+      select tenant_id, month, count(*)::int as mailboxes_used,
+             count(*) filter (where warmup)::int as warmups_active
+        from (select tenant_id, month, email_account_id, bool_or(is_warmup) as warmup
+                from entities group by 1, 2, 3) m
+       group by 1, 2
+    ),
+    domains as (
+      select tenant_id, month, count(*)::int as domains_used
+        from (select distinct x.tenant_id, x.month, ea.domain_id
+                from (select distinct tenant_id, month, email_account_id from entities) x
+                join email_accounts ea on ea.tenant_id = x.tenant_id and ea.id = x.email_account_id) d
+       group by 1, 2
+    ),
+    campaigns_used as (
+      select tenant_id, month, count(*)::int as campaigns_used
+        from (select distinct tenant_id, month, campaign_id from entities
+               where not is_warmup and campaign_id is not null) c
+       group by 1, 2
+    ),
+    leads_used as (
+      select tenant_id, month, count(*)::int as leads_used
+        from (select distinct tenant_id, month, lead_id from entities
+               where not is_warmup and lead_id is not null) l
+       group by 1, 2
+    ),
+    usage as (
+      select m.tenant_id, m.time_zone, m.month, m.emails_sent,
+             coalesce(mb.mailboxes_used, 0) as mailboxes_used,
+             coalesce(d.domains_used, 0) as domains_used,
+             coalesce(c.campaigns_used, 0) as campaigns_used,
+             coalesce(l.leads_used, 0) as leads_used,
+             coalesce(mb.warmups_active, 0) as warmups_active
+        from months m
+        left join mailboxes mb on mb.tenant_id = m.tenant_id and mb.month = m.month
+        left join domains d on d.tenant_id = m.tenant_id and d.month = m.month
+        left join campaigns_used c on c.tenant_id = m.tenant_id and c.month = m.month
+        left join leads_used l on l.tenant_id = m.tenant_id and l.month = m.month
     ),
     billing_rows as (
       select u.tenant_id, u.tenant_id || ':' || to_char(u.month, 'YYYY-MM') as id, p.period_start,

@@ -1,6 +1,6 @@
 import type { DB } from '@penguinmails/schema'
 import { type Kysely, type RawBuilder, sql } from 'kysely'
-import type { NormalizedScope } from './recompute-scope.js'
+import { emailsOfTenants, type NormalizedScope, withSequentialScans } from './recompute-scope.js'
 import type { TableCounts } from './table-counts.js'
 
 /**
@@ -17,15 +17,17 @@ export async function recomputeCampaignAnalytics(
   if (scope.tenants.length > 0) {
     const s = scope.tenants
     results.push(
-      await run(
-        db,
-        sql`
+      await withSequentialScans(db, () =>
+        run(
+          db,
+          sql`
         select t.id as tenant_id, null::text as campaign_id, r.from_day, r.to_day, t.time_zone
           from unnest(${s.map((x) => x.tenantId)}::text[], ${s.map((x) => x.fromDay)}::date[],
                       ${s.map((x) => x.toDay)}::date[]) as r(tenant_id, from_day, to_day)
           join tenants t on t.id = r.tenant_id`,
-        sql`e.tenant_id = b.tenant_id`,
-        sql`a.tenant_id = b.tenant_id`,
+          emailsOfTenants(s),
+          sql`a.tenant_id = b.tenant_id`,
+        ),
       ),
     )
   }
@@ -40,7 +42,8 @@ export async function recomputeCampaignAnalytics(
                       ${s.map((x) => x.fromDay)}::date[], ${s.map((x) => x.toDay)}::date[])
                  as r(tenant_id, campaign_id, from_day, to_day)
           join tenants t on t.id = r.tenant_id`,
-        sql`e.tenant_id = b.tenant_id and e.campaign_id = b.campaign_id`,
+        sql`e.tenant_id = b.tenant_id and e.campaign_id = b.campaign_id
+            and e.sent_at >= b.from_at and e.sent_at < b.to_at`,
         sql`a.tenant_id = b.tenant_id and a.campaign_id = b.campaign_id`,
       ),
     )
@@ -62,34 +65,46 @@ async function run(
     campaign_deletes: number
     campaign_defaults: number
   }>`
-    with bounds as (
+    with bounds as materialized (
       select b.*, (b.from_day::timestamp at time zone b.time_zone) as from_at,
              (b.to_day::timestamp at time zone b.time_zone) as to_at
         from (${scope}) b
     ),
-    groups as (
+    -- level 1 groups by lead too, so that level 2 counts distinct leads with a plain count(*):
+    -- both levels hash, and no email is joined to anything
+    fine as (
       select e.tenant_id, e.campaign_id, e.sequence_step_id,
-             (e.sent_at at time zone b.time_zone)::date as day,
-             count(*)::int as sent,
-             count(*) filter (where e.status = 'delivered')::int as delivered,
-             count(e.opened_at)::int as opened_tracked,
-             count(e.clicked_at)::int as clicked_tracked,
-             count(e.replied_at)::int as replied,
-             count(e.bounce_type)::int as bounced,
-             count(e.unsubscribed_at)::int as unsubscribed,
-             count(e.complaint_at)::int as spam_complaints,
-             count(distinct e.lead_id)::int as leads
+             (e.sent_at at time zone b.time_zone)::date as day, e.lead_id,
+             count(*) as sent,
+             count(*) filter (where e.status = 'delivered') as delivered,
+             count(e.opened_at) as opened_tracked,
+             count(e.clicked_at) as clicked_tracked,
+             count(e.replied_at) as replied,
+             count(e.bounce_type) as bounced,
+             count(e.unsubscribed_at) as unsubscribed,
+             count(e.complaint_at) as spam_complaints
         from bounds b
         join emails e on ${emailInScope}
-         and e.sent_at >= b.from_at and e.sent_at < b.to_at
        where not e.is_warmup and e.campaign_id is not null
+       group by 1, 2, 3, 4, 5
+    ),
+    groups as (
+      select tenant_id, campaign_id, sequence_step_id, day,
+             sum(sent)::int as sent, sum(delivered)::int as delivered,
+             sum(opened_tracked)::int as opened_tracked, sum(clicked_tracked)::int as clicked_tracked,
+             sum(replied)::int as replied, sum(bounced)::int as bounced,
+             sum(unsubscribed)::int as unsubscribed, sum(spam_complaints)::int as spam_complaints,
+             count(lead_id)::int as leads
+        from fine
        group by 1, 2, 3, 4
     ),
-    final_steps as (
-      select distinct on (st.tenant_id, st.campaign_id) st.tenant_id, st.campaign_id, st.id
-        from campaign_sequence_steps st
-       where (st.tenant_id, st.campaign_id) in (select tenant_id, campaign_id from groups)
-       order by st.tenant_id, st.campaign_id, st.step_number desc
+    -- the final step of each campaign: highest step_number among its steps, sent or not
+    final_steps as materialized (
+      select c.tenant_id, c.campaign_id,
+             (select st.id from campaign_sequence_steps st
+               where st.tenant_id = c.tenant_id and st.campaign_id = c.campaign_id
+               order by st.step_number desc limit 1) as id
+        from (select distinct tenant_id, campaign_id from groups) c
     ),
     step_rows as (
       select g.tenant_id, st.company_id, g.campaign_id, g.sequence_step_id, st.step_number, g.day,

@@ -28,7 +28,16 @@ export interface DirtyKey {
 }
 
 export type DrainResult =
-  | { state: 'drained'; tenantId: string; keys: number; counts: TableCounts[]; durationMs: number }
+  | {
+      state: 'drained'
+      /** the first of tenantIds */
+      tenantId: string
+      /** the tenants whose keys this batch recomputed */
+      tenantIds: string[]
+      keys: number
+      counts: TableCounts[]
+      durationMs: number
+    }
   | { state: 'idle' }
   | { state: 'busy'; tenantIds: string[] }
 
@@ -109,9 +118,9 @@ class PartitionsNeeded extends Error {
 }
 
 /**
- * Takes one batch of dirty keys of one tenant (the oldest changes first, skipping keys and
- * tenants other workers hold), recomputes what they touch, and deletes them in the same
- * transaction: a crash rolls both back, and a change arriving meanwhile adds a new key.
+ * Takes one batch of dirty keys (the oldest changes first, of every tenant whose lock is free,
+ * skipping keys and tenants other workers hold), recomputes what they touch, and deletes them in
+ * the same transaction: a crash rolls both back, and a change arriving meanwhile adds a new key.
  */
 export async function drainDirtyKeys(
   db: Kysely<DB>,
@@ -136,37 +145,52 @@ async function drainOnce(db: Kysely<DB>, batchSize: number, only?: string): Prom
       : (
           await sql<{ tenant_id: string }>`
             select distinct tenant_id from (
-              select tenant_id from analytics_dirty_keys order by seq limit 1000
+              select tenant_id from analytics_dirty_keys order by seq limit ${batchSize}
             ) oldest`.execute(trx)
         ).rows.map((r) => r.tenant_id)
     if (candidates.length === 0) return { state: 'idle' } as const
-    let tenantId: string | undefined
-    for (const candidate of candidates) {
-      if (await tryLockTenant(trx, candidate)) {
-        tenantId = candidate
-        break
-      }
+    // every tenant whose lock is free joins this batch: one set of statements serves them all
+    const locked: string[] = []
+    for (const candidate of candidates.sort()) {
+      if (await tryLockTenant(trx, candidate)) locked.push(candidate)
     }
-    if (!tenantId) return { state: 'busy', tenantIds: candidates } as const
-    const { rows: keys } = await sql<DirtyKey>`
+    if (locked.length === 0) return { state: 'busy', tenantIds: candidates } as const
+    const { rows: keys } = await sql<DirtyKey & { tenant_id: string }>`
       delete from analytics_dirty_keys
-       where tenant_id = ${tenantId}
-         and seq in (select seq from analytics_dirty_keys where tenant_id = ${tenantId}
+       where tenant_id = any(${locked}::text[])
+         and seq in (select seq from analytics_dirty_keys where tenant_id = any(${locked}::text[])
                       order by seq limit ${batchSize} for update skip locked)
-      returning kind, entity_id, campaign_id, day::text as day`.execute(trx)
+      returning tenant_id, kind, entity_id, campaign_id, day::text as day`.execute(trx)
     if (keys.length === 0) return { state: 'idle' } as const
-    const scope = normalizeScope(scopeFromDirtyKeys(tenantId, keys))
+    const byTenant = new Map<string, DirtyKey[]>()
+    for (const k of keys) byTenant.set(k.tenant_id, [...(byTenant.get(k.tenant_id) ?? []), k])
+    const scope = normalizeScope(
+      mergeScopes([...byTenant].map(([tenantId, list]) => scopeFromDirtyKeys(tenantId, list))),
+    )
     const months = await monthsToWrite(trx, scope)
     if (months && !partitionsKnown(db, months)) throw new PartitionsNeeded(months)
     const counts = await recomputeInTransaction(trx, scope)
+    const tenantIds = [...byTenant.keys()]
     return {
       state: 'drained',
-      tenantId,
+      tenantId: tenantIds[0] as string,
+      tenantIds,
       keys: keys.length,
       counts,
       durationMs: performance.now() - started,
     } as const
   })
+}
+
+function mergeScopes(scopes: RecomputeScope[]): RecomputeScope {
+  return {
+    tenants: scopes.flatMap((s) => s.tenants ?? []),
+    campaignDays: scopes.flatMap((s) => s.campaignDays ?? []),
+    mailboxDays: scopes.flatMap((s) => s.mailboxDays ?? []),
+    leads: scopes.flatMap((s) => s.leads ?? []),
+    campaignLeads: scopes.flatMap((s) => s.campaignLeads ?? []),
+    billingMonths: scopes.flatMap((s) => s.billingMonths ?? []),
+  }
 }
 
 /** Dirty-key rows waiting, in all or per tenant: what the freshness watermark reports. */

@@ -1,6 +1,6 @@
 import type { DB } from '@penguinmails/schema'
 import { type Kysely, type RawBuilder, sql } from 'kysely'
-import type { NormalizedScope } from './recompute-scope.js'
+import { type NormalizedScope, withSequentialScans } from './recompute-scope.js'
 import type { TableCounts } from './table-counts.js'
 
 /**
@@ -17,12 +17,14 @@ export async function recomputeLeadAnalytics(
   const tenants = [...new Set(scope.tenants.map((t) => t.tenantId))]
   if (tenants.length > 0) {
     results.push(
-      await run(
-        db,
-        sql`select r.tenant_id, null::text as lead_id, null::text as campaign_id
+      await withSequentialScans(db, () =>
+        run(
+          db,
+          sql`select r.tenant_id, null::text as lead_id, null::text as campaign_id
               from unnest(${tenants}::text[]) as r(tenant_id)`,
-        sql`e.tenant_id = b.tenant_id`,
-        sql`a.tenant_id = b.tenant_id`,
+          sql`e.tenant_id = b.tenant_id`,
+          sql`a.tenant_id = b.tenant_id`,
+        ),
       ),
     )
   }
@@ -62,7 +64,7 @@ async function run(
   rowInScope: RawBuilder<unknown>,
 ): Promise<TableCounts> {
   const { rows } = await sql<{ upserts: number; deletes: number }>`
-    with bounds as (select * from (${scope}) b),
+    with bounds as materialized (select * from (${scope}) b),
     groups as (
       select e.tenant_id, e.lead_id, e.campaign_id,
              count(*)::int as sent,
@@ -74,18 +76,19 @@ async function run(
              count(e.unsubscribed_at)::int as unsubscribed,
              count(e.complaint_at)::int as spam_complaints,
              max(e.sent_at) as last_sent_at,
-             array_agg(distinct e.sequence_step_id) as steps
+             array_agg(e.sequence_step_id) as steps
         from bounds b
         join emails e on ${emailInScope}
        where not e.is_warmup and e.sent_at is not null and e.lead_id is not null
          and e.campaign_id is not null
        group by 1, 2, 3
     ),
-    final_steps as (
-      select distinct on (st.tenant_id, st.campaign_id) st.tenant_id, st.campaign_id, st.id
-        from campaign_sequence_steps st
-       where (st.tenant_id, st.campaign_id) in (select tenant_id, campaign_id from groups)
-       order by st.tenant_id, st.campaign_id, st.step_number desc
+    final_steps as materialized (
+      select c.tenant_id, c.campaign_id,
+             (select st.id from campaign_sequence_steps st
+               where st.tenant_id = c.tenant_id and st.campaign_id = c.campaign_id
+               order by st.step_number desc limit 1) as id
+        from (select distinct tenant_id, campaign_id from groups) c
     ),
     lead_rows as (
       select g.tenant_id, c.company_id, g.lead_id, g.campaign_id,

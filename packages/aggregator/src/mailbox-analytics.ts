@@ -1,6 +1,11 @@
 import type { DB } from '@penguinmails/schema'
 import { type Kysely, type RawBuilder, sql } from 'kysely'
-import { addDays, type NormalizedScope } from './recompute-scope.js'
+import {
+  addDays,
+  emailsOfTenants,
+  type NormalizedScope,
+  withSequentialScans,
+} from './recompute-scope.js'
 import type { TableCounts } from './table-counts.js'
 
 /**
@@ -17,15 +22,17 @@ export async function recomputeMailboxAnalytics(
   if (scope.tenants.length > 0) {
     const s = scope.tenants
     results.push(
-      await run(
-        db,
-        sql`
+      await withSequentialScans(db, () =>
+        run(
+          db,
+          sql`
         select t.id as tenant_id, null::text as mailbox_id, r.from_day, r.to_day, t.time_zone
           from unnest(${s.map((x) => x.tenantId)}::text[], ${s.map((x) => x.fromDay)}::date[],
                       ${s.map((x) => addDays(x.toDay, 6))}::date[]) as r(tenant_id, from_day, to_day)
           join tenants t on t.id = r.tenant_id`,
-        sql`e.tenant_id = b.tenant_id`,
-        sql`a.tenant_id = b.tenant_id`,
+          emailsOfTenants(s, 'read_from_at'),
+          sql`a.tenant_id = b.tenant_id`,
+        ),
       ),
     )
   }
@@ -40,7 +47,8 @@ export async function recomputeMailboxAnalytics(
                       ${s.map((x) => x.fromDay)}::date[], ${s.map((x) => addDays(x.toDay, 6))}::date[])
                  as r(tenant_id, mailbox_id, from_day, to_day)
           join tenants t on t.id = r.tenant_id`,
-        sql`e.tenant_id = b.tenant_id and e.email_account_id = b.mailbox_id`,
+        sql`e.tenant_id = b.tenant_id and e.email_account_id = b.mailbox_id
+            and e.sent_at >= b.read_from_at and e.sent_at < b.to_at`,
         sql`a.tenant_id = b.tenant_id and a.email_account_id = b.mailbox_id`,
       ),
     )
@@ -62,7 +70,7 @@ async function run(
     warmup_deletes: number
     warmup_defaults: number
   }>`
-    with bounds as (
+    with bounds as materialized (
       select b.*, ((b.from_day - 6)::timestamp at time zone b.time_zone) as read_from_at,
              (b.to_day::timestamp at time zone b.time_zone) as to_at
         from (${scope}) b
@@ -91,7 +99,6 @@ async function run(
              count(e.complaint_at) filter (where e.is_warmup)::int as w_spam_complaints
         from bounds b
         join emails e on ${emailInScope}
-         and e.sent_at >= b.read_from_at and e.sent_at < b.to_at
        group by 1, 2, 3, 4, 5, 6
     ),
     windows as (

@@ -1,3 +1,5 @@
+import { type QueryExecutorProvider, type RawBuilder, sql } from 'kysely'
+
 /** A local calendar day of the tenant, 'YYYY-MM-DD', or an open end. */
 export type Day = string
 
@@ -147,4 +149,39 @@ export function isEmptyScope(s: NormalizedScope): boolean {
       s.billingAll.length ===
     0
   )
+}
+
+/**
+ * The join condition of the emails of whole tenants: without range conditions when every range is
+ * open, so that the planner sees a plain equi-join and hashes the few tenants, not the emails.
+ */
+export function emailsOfTenants(
+  tenants: { fromDay: Day; toDay: Day }[],
+  fromColumn: 'from_at' | 'read_from_at' = 'from_at',
+): RawBuilder<unknown> {
+  const open = tenants.every((t) => t.fromDay === NO_START && t.toDay === NO_END)
+  return open
+    ? sql`e.tenant_id = b.tenant_id and e.sent_at is not null`
+    : sql`e.tenant_id = b.tenant_id and e.sent_at >= ${sql.ref(`b.${fromColumn}`)} and e.sent_at < b.to_at`
+}
+
+/**
+ * Runs a whole-tenant statement with index scans off for its transaction: it reads every email
+ * of the tenants, where a sequential scan is right, but the planner misjudges the groups of a
+ * time-zone expression and walks an index in order instead (several times slower).
+ */
+export async function withSequentialScans<T>(
+  db: QueryExecutorProvider,
+  fn: () => Promise<T>,
+): Promise<T> {
+  await sql`select set_config('enable_indexscan', 'off', true), set_config('enable_bitmapscan', 'off', true)`.execute(
+    db,
+  )
+  try {
+    return await fn()
+  } finally {
+    await sql`select set_config('enable_indexscan', 'on', true), set_config('enable_bitmapscan', 'on', true)`.execute(
+      db,
+    )
+  }
 }

@@ -1,5 +1,5 @@
 import type { DB } from '@penguinmails/schema'
-import type { Kysely, Transaction } from 'kysely'
+import { type Kysely, sql, type Transaction } from 'kysely'
 import { recomputeBillingAnalytics } from './billing-analytics.js'
 import { recomputeCampaignAnalytics } from './campaign-analytics.js'
 import { recomputeLeadAnalytics } from './lead-analytics.js'
@@ -13,6 +13,8 @@ import {
 } from './recompute-scope.js'
 import type { TableCounts } from './table-counts.js'
 import { lockTenants } from './tenant-lock.js'
+
+const WORK_MEM = '128MB'
 
 export interface RecomputeResult {
   counts: TableCounts[]
@@ -50,6 +52,8 @@ export async function recomputeInTransaction(
   trx: Transaction<DB>,
   scope: NormalizedScope,
 ): Promise<TableCounts[]> {
+  // big scopes aggregate millions of rows: let them hash in memory rather than sort on disk
+  await sql`select set_config('work_mem', ${WORK_MEM}, true)`.execute(trx)
   const counts = [
     ...(await recomputeCampaignAnalytics(trx, scope)),
     ...(await recomputeMailboxAnalytics(trx, scope)),
