@@ -9,6 +9,7 @@ import {
   type NormalizedScope,
 } from './recompute-scope.js'
 import type { TableCounts } from './table-counts.js'
+import { writeCounts, writeRows } from './write-rows.js'
 
 /**
  * Recomputes billing_analytics, one row per tenant-local calendar month with a sent email. Each
@@ -21,7 +22,7 @@ export async function recomputeBillingAnalytics(
 ): Promise<TableCounts> {
   const ranges = billingRanges(scope)
   if (ranges.length === 0) return { table: 'billing_analytics', upserted: 0, deleted: 0 }
-  const { rows } = await sql<{ upserts: number; deletes: number }>`
+  const { rows } = await sql<{ billing_upserts: number; deletes: number }>`
     with bounds as materialized (
       select r.tenant_id, t.time_zone,
              (r.from_month::timestamp at time zone t.time_zone) as from_at,
@@ -103,27 +104,23 @@ export async function recomputeBillingAnalytics(
               limit 1
            ) s on true
     ),
-    upserts as (
-      insert into billing_analytics as a
-        (tenant_id, id, period_start, period_end, subscription_id, emails_sent, mailboxes_used,
-         domains_used, campaigns_used, leads_used, warmups_active)
-      select tenant_id, id, period_start, period_end, subscription_id, emails_sent, mailboxes_used,
-             domains_used, campaigns_used, leads_used, warmups_active
-        from billing_rows
-      on conflict (tenant_id, id) do update set
-        period_start = excluded.period_start, period_end = excluded.period_end,
-        subscription_id = excluded.subscription_id, emails_sent = excluded.emails_sent,
-        mailboxes_used = excluded.mailboxes_used, domains_used = excluded.domains_used,
-        campaigns_used = excluded.campaigns_used, leads_used = excluded.leads_used,
-        warmups_active = excluded.warmups_active, updated_at = now()
-      where (a.period_start, a.period_end, a.subscription_id, a.emails_sent, a.mailboxes_used,
-             a.domains_used, a.campaigns_used, a.leads_used, a.warmups_active)
-            is distinct from
-            (excluded.period_start, excluded.period_end, excluded.subscription_id,
-             excluded.emails_sent, excluded.mailboxes_used, excluded.domains_used,
-             excluded.campaigns_used, excluded.leads_used, excluded.warmups_active)
-      returning 1
-    ),
+    ${writeRows({
+      name: 'billing',
+      table: 'billing_analytics',
+      rows: 'billing_rows',
+      key: ['tenant_id', 'id'],
+      columns: [
+        'period_start',
+        'period_end',
+        'subscription_id',
+        'emails_sent',
+        'mailboxes_used',
+        'domains_used',
+        'campaigns_used',
+        'leads_used',
+        'warmups_active',
+      ],
+    })},
     deletes as (
       delete from billing_analytics a
        using bounds b
@@ -131,11 +128,11 @@ export async function recomputeBillingAnalytics(
          and not exists (select from billing_rows r where r.tenant_id = a.tenant_id and r.id = a.id)
       returning 1
     )
-    select (select count(*) from upserts)::int as upserts,
+    select ${writeCounts('billing')},
            (select count(*) from deletes)::int as deletes`.execute(db)
   const r = rows[0]
   if (!r) throw new Error('billing analytics recompute returned no summary')
-  return { table: 'billing_analytics', upserted: r.upserts, deleted: r.deletes }
+  return { table: 'billing_analytics', upserted: r.billing_upserts, deleted: r.deletes }
 }
 
 interface MonthRange {

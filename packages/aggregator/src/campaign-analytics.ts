@@ -2,6 +2,7 @@ import type { DB } from '@penguinmails/schema'
 import { type Kysely, type RawBuilder, sql } from 'kysely'
 import { emailsOfTenants, type NormalizedScope, withSequentialScans } from './recompute-scope.js'
 import type { TableCounts } from './table-counts.js'
+import { METRICS, writeCounts, writeRows } from './write-rows.js'
 
 /**
  * Recomputes sequence_step_analytics and campaign_analytics for the scope in one statement: one
@@ -26,6 +27,7 @@ export async function recomputeCampaignAnalytics(
                       ${s.map((x) => x.toDay)}::date[]) as r(tenant_id, from_day, to_day)
           join tenants t on t.id = r.tenant_id`,
           emailsOfTenants(s),
+          sql`st.tenant_id = b.tenant_id`,
           sql`a.tenant_id = b.tenant_id`,
         ),
       ),
@@ -42,8 +44,9 @@ export async function recomputeCampaignAnalytics(
                       ${s.map((x) => x.fromDay)}::date[], ${s.map((x) => x.toDay)}::date[])
                  as r(tenant_id, campaign_id, from_day, to_day)
           join tenants t on t.id = r.tenant_id`,
-        sql`e.tenant_id = b.tenant_id and e.campaign_id = b.campaign_id
+        sql`bounds b join emails e on e.tenant_id = b.tenant_id and e.campaign_id = b.campaign_id
             and e.sent_at >= b.from_at and e.sent_at < b.to_at`,
+        sql`st.tenant_id = b.tenant_id and st.campaign_id = b.campaign_id`,
         sql`a.tenant_id = b.tenant_id and a.campaign_id = b.campaign_id`,
       ),
     )
@@ -55,6 +58,7 @@ async function run(
   db: Kysely<DB>,
   scope: RawBuilder<unknown>,
   emailInScope: RawBuilder<unknown>,
+  stepInScope: RawBuilder<unknown>,
   rowInScope: RawBuilder<unknown>,
 ): Promise<TableCounts[]> {
   const { rows } = await sql<{
@@ -70,11 +74,13 @@ async function run(
              (b.to_day::timestamp at time zone b.time_zone) as to_at
         from (${scope}) b
     ),
-    -- level 1 groups by lead too, so that level 2 counts distinct leads with a plain count(*):
-    -- both levels hash, and no email is joined to anything
+    -- level 1 groups the final step's emails by lead too (final_lead), every other step's by day
+    -- only, so that level 2 counts the final step's distinct leads with a plain count: both levels
+    -- hash, and the groups stay few
     fine as (
       select e.tenant_id, e.campaign_id, e.sequence_step_id,
-             (e.sent_at at time zone b.time_zone)::date as day, e.lead_id,
+             (e.sent_at at time zone b.time_zone)::date as day,
+             case when e.sequence_step_id = f.id then e.lead_id end as final_lead,
              count(*) as sent,
              count(*) filter (where e.status = 'delivered') as delivered,
              count(e.opened_at) as opened_tracked,
@@ -83,28 +89,28 @@ async function run(
              count(e.bounce_type) as bounced,
              count(e.unsubscribed_at) as unsubscribed,
              count(e.complaint_at) as spam_complaints
-        from bounds b
-        join emails e on ${emailInScope}
+        from ${emailInScope}
+        -- the final step of each campaign of the scope: highest step_number among its steps, sent
+        -- or not. A subquery, not a CTE: a CTE has no statistics, and the planner, assuming
+        -- its join keys crowded into few hash buckets, hashed the 1M emails instead of it
+        left join (
+          select distinct on (st.tenant_id, st.campaign_id) st.tenant_id, st.campaign_id, st.id
+            from bounds b
+            join campaign_sequence_steps st on ${stepInScope}
+           order by st.tenant_id, st.campaign_id, st.step_number desc
+        ) f on f.tenant_id = e.tenant_id and f.campaign_id = e.campaign_id
        where not e.is_warmup and e.campaign_id is not null
        group by 1, 2, 3, 4, 5
     ),
-    groups as (
+    groups as materialized (
       select tenant_id, campaign_id, sequence_step_id, day,
              sum(sent)::int as sent, sum(delivered)::int as delivered,
              sum(opened_tracked)::int as opened_tracked, sum(clicked_tracked)::int as clicked_tracked,
              sum(replied)::int as replied, sum(bounced)::int as bounced,
              sum(unsubscribed)::int as unsubscribed, sum(spam_complaints)::int as spam_complaints,
-             count(lead_id)::int as leads
+             count(final_lead)::int as completed_leads
         from fine
        group by 1, 2, 3, 4
-    ),
-    -- the final step of each campaign: highest step_number among its steps, sent or not
-    final_steps as materialized (
-      select c.tenant_id, c.campaign_id,
-             (select st.id from campaign_sequence_steps st
-               where st.tenant_id = c.tenant_id and st.campaign_id = c.campaign_id
-               order by st.step_number desc limit 1) as id
-        from (select distinct tenant_id, campaign_id from groups) c
     ),
     step_rows as (
       select g.tenant_id, st.company_id, g.campaign_id, g.sequence_step_id, st.step_number, g.day,
@@ -115,6 +121,7 @@ async function run(
         join campaign_sequence_steps st
           on st.tenant_id = g.tenant_id and st.id = g.sequence_step_id and st.campaign_id = g.campaign_id
     ),
+    -- completed_leads: only the final step's groups counted leads
     campaign_rows as (
       select g.tenant_id, c.company_id, g.campaign_id, g.day,
              g.tenant_id || ':' || to_char(g.day, 'YYYY-MM') as billing_id,
@@ -122,36 +129,18 @@ async function run(
              sum(g.opened_tracked)::int as opened_tracked, sum(g.clicked_tracked)::int as clicked_tracked,
              sum(g.replied)::int as replied, sum(g.bounced)::int as bounced,
              sum(g.unsubscribed)::int as unsubscribed, sum(g.spam_complaints)::int as spam_complaints,
-             coalesce(sum(g.leads) filter (where g.sequence_step_id = f.id), 0)::int as completed_leads,
-             c.status
+             sum(g.completed_leads)::int as completed_leads, c.status
         from groups g
         join campaigns c on c.tenant_id = g.tenant_id and c.id = g.campaign_id
-        left join final_steps f on f.tenant_id = g.tenant_id and f.campaign_id = g.campaign_id
        group by g.tenant_id, c.company_id, g.campaign_id, g.day, c.status
     ),
-    step_upserts as (
-      insert into sequence_step_analytics as a
-        (tenant_id, company_id, campaign_id, sequence_step_id, step_number, day, billing_id, sent,
-         delivered, opened_tracked, clicked_tracked, replied, bounced, unsubscribed, spam_complaints)
-      select tenant_id, company_id, campaign_id, sequence_step_id, step_number, day, billing_id, sent,
-             delivered, opened_tracked, clicked_tracked, replied, bounced, unsubscribed, spam_complaints
-        from step_rows
-      on conflict (tenant_id, sequence_step_id, day) do update set
-        company_id = excluded.company_id, campaign_id = excluded.campaign_id,
-        step_number = excluded.step_number, billing_id = excluded.billing_id,
-        sent = excluded.sent, delivered = excluded.delivered,
-        opened_tracked = excluded.opened_tracked, clicked_tracked = excluded.clicked_tracked,
-        replied = excluded.replied, bounced = excluded.bounced,
-        unsubscribed = excluded.unsubscribed, spam_complaints = excluded.spam_complaints,
-        updated_at = now()
-      where (a.company_id, a.campaign_id, a.step_number, a.billing_id, a.sent, a.delivered,
-             a.opened_tracked, a.clicked_tracked, a.replied, a.bounced, a.unsubscribed, a.spam_complaints)
-            is distinct from
-            (excluded.company_id, excluded.campaign_id, excluded.step_number, excluded.billing_id,
-             excluded.sent, excluded.delivered, excluded.opened_tracked, excluded.clicked_tracked,
-             excluded.replied, excluded.bounced, excluded.unsubscribed, excluded.spam_complaints)
-      returning a.tableoid
-    ),
+    ${writeRows({
+      name: 'step',
+      table: 'sequence_step_analytics',
+      rows: 'step_rows',
+      key: ['tenant_id', 'sequence_step_id', 'day'],
+      columns: ['company_id', 'campaign_id', 'step_number', 'billing_id', ...METRICS],
+    })},
     step_deletes as (
       delete from sequence_step_analytics a
        using bounds b
@@ -160,28 +149,13 @@ async function run(
                             and r.sequence_step_id = a.sequence_step_id and r.day = a.day)
       returning 1
     ),
-    campaign_upserts as (
-      insert into campaign_analytics as a
-        (tenant_id, company_id, campaign_id, day, billing_id, sent, delivered, opened_tracked,
-         clicked_tracked, replied, bounced, unsubscribed, spam_complaints, completed_leads, status)
-      select tenant_id, company_id, campaign_id, day, billing_id, sent, delivered, opened_tracked,
-             clicked_tracked, replied, bounced, unsubscribed, spam_complaints, completed_leads, status
-        from campaign_rows
-      on conflict (tenant_id, campaign_id, day) do update set
-        company_id = excluded.company_id, billing_id = excluded.billing_id,
-        sent = excluded.sent, delivered = excluded.delivered,
-        opened_tracked = excluded.opened_tracked, clicked_tracked = excluded.clicked_tracked,
-        replied = excluded.replied, bounced = excluded.bounced,
-        unsubscribed = excluded.unsubscribed, spam_complaints = excluded.spam_complaints,
-        completed_leads = excluded.completed_leads, status = excluded.status, updated_at = now()
-      where (a.company_id, a.billing_id, a.sent, a.delivered, a.opened_tracked, a.clicked_tracked,
-             a.replied, a.bounced, a.unsubscribed, a.spam_complaints, a.completed_leads, a.status)
-            is distinct from
-            (excluded.company_id, excluded.billing_id, excluded.sent, excluded.delivered,
-             excluded.opened_tracked, excluded.clicked_tracked, excluded.replied, excluded.bounced,
-             excluded.unsubscribed, excluded.spam_complaints, excluded.completed_leads, excluded.status)
-      returning a.tableoid
-    ),
+    ${writeRows({
+      name: 'campaign',
+      table: 'campaign_analytics',
+      rows: 'campaign_rows',
+      key: ['tenant_id', 'campaign_id', 'day'],
+      columns: ['company_id', 'billing_id', ...METRICS, 'completed_leads', 'status'],
+    })},
     campaign_deletes as (
       delete from campaign_analytics a
        using bounds b
@@ -190,16 +164,10 @@ async function run(
                             and r.campaign_id = a.campaign_id and r.day = a.day)
       returning 1
     )
-    select (select count(*) from step_upserts)::int as step_upserts,
+    select ${writeCounts('step', 'sequence_step_analytics_default')},
            (select count(*) from step_deletes)::int as step_deletes,
-           (select count(*) from step_upserts
-             where tableoid = 'sequence_step_analytics_default'::regclass)::int as step_defaults,
-           (select count(*) from campaign_upserts)::int as campaign_upserts,
-           (select count(*) from campaign_deletes)::int as campaign_deletes,
-           (select count(*) from campaign_upserts
-             where tableoid = 'campaign_analytics_default'::regclass)::int as campaign_defaults`.execute(
-    db,
-  )
+           ${writeCounts('campaign', 'campaign_analytics_default')},
+           (select count(*) from campaign_deletes)::int as campaign_deletes`.execute(db)
   const r = rows[0]
   if (!r) throw new Error('campaign analytics recompute returned no summary')
   return [

@@ -12,8 +12,14 @@ export interface FullRecomputeOptions {
   /** tenant-local days, half-open; default: all of them */
   fromDay?: Day
   toDay?: Day
-  /** tenants per transaction */
+  /** tenants per transaction (at most; see concurrency) */
   tenantsPerBatch?: number
+  /**
+   * Transactions (batches of tenants) in flight at once, each on its own pooled connection;
+   * default 2. The tenants are then dealt into at least this many batches. On PGlite, one
+   * connection, the batches run one after the other.
+   */
+  concurrency?: number
   onProgress?: (progress: {
     tenantsDone: number
     tenantsTotal: number
@@ -37,10 +43,20 @@ export async function recomputeAll(
   const fromDay = options.fromDay ?? NO_START
   const toDay = options.toDay ?? NO_END
   const whole = fromDay === NO_START && toDay === NO_END
-  const perBatch = options.tenantsPerBatch ?? 50
+  const concurrency = Math.max(1, Math.floor(options.concurrency ?? 2))
+  // Batches of tenants run concurrently: disjoint tenants take disjoint locks, and each batch keeps
+  // the single-transaction protocol (its tenants' locks, their dirty keys deleted with the
+  // recompute), so a batch waits for no other and a pool of any size cannot deadlock. Tenants are
+  // dealt round-robin so that big and small ones spread over the batches.
+  const batchCount = Math.max(
+    Math.ceil(tenantIds.length / (options.tenantsPerBatch ?? 50)),
+    Math.min(concurrency, tenantIds.length),
+  )
+  const batches: string[][] = Array.from({ length: batchCount }, () => [])
+  for (const [i, t] of tenantIds.entries()) batches[i % batchCount]?.push(t)
   const totals = new Map<string, TableCounts>()
-  for (let i = 0; i < tenantIds.length; i += perBatch) {
-    const batch = tenantIds.slice(i, i + perBatch)
+  let tenantsDone = 0
+  const runBatch = async (batch: string[]) => {
     const scope = normalizeScope({
       tenants: batch.map((tenantId) => ({ tenantId, fromDay, toDay })),
     })
@@ -63,12 +79,17 @@ export async function recomputeAll(
         deleted: t.deleted + c.deleted,
       })
     }
-    options.onProgress?.({
-      tenantsDone: Math.min(i + perBatch, tenantIds.length),
-      tenantsTotal: tenantIds.length,
-      counts,
-    })
+    tenantsDone += batch.length
+    options.onProgress?.({ tenantsDone, tenantsTotal: tenantIds.length, counts })
   }
+  let next = 0
+  const lanes = Array.from({ length: Math.min(concurrency, batches.length) }, async () => {
+    for (let i = next++; i < batches.length; i = next++) await runBatch(batches[i] as string[])
+  })
+  // every lane finishes its batch before the first error is thrown: nothing is left running
+  const settled = await Promise.allSettled(lanes)
+  const failed = settled.find((r) => r.status === 'rejected')
+  if (failed) throw (failed as PromiseRejectedResult).reason
   return {
     counts: [...totals.values()],
     durationMs: performance.now() - started,

@@ -1,7 +1,14 @@
 import type { DB } from '@penguinmails/schema'
 import { type Kysely, type RawBuilder, sql } from 'kysely'
-import { type NormalizedScope, withSequentialScans } from './recompute-scope.js'
+import {
+  emailsOfTenants,
+  NO_END,
+  NO_START,
+  type NormalizedScope,
+  withSequentialScans,
+} from './recompute-scope.js'
 import type { TableCounts } from './table-counts.js'
+import { METRICS, writeCounts, writeRows } from './write-rows.js'
 
 /**
  * Recomputes lead_analytics, one row per (lead, campaign) over all the lead's emails in that
@@ -22,7 +29,10 @@ export async function recomputeLeadAnalytics(
           db,
           sql`select r.tenant_id, null::text as lead_id, null::text as campaign_id
               from unnest(${tenants}::text[]) as r(tenant_id)`,
-          sql`e.tenant_id = b.tenant_id`,
+          emailsOfTenants(
+            tenants.map((tenantId) => ({ tenantId, fromDay: NO_START, toDay: NO_END })),
+          ),
+          sql`st.tenant_id = b.tenant_id`,
           sql`a.tenant_id = b.tenant_id`,
         ),
       ),
@@ -36,7 +46,8 @@ export async function recomputeLeadAnalytics(
         sql`select r.tenant_id, null::text as lead_id, r.campaign_id
               from unnest(${s.map((x) => x.tenantId)}::text[], ${s.map((x) => x.campaignId)}::text[])
                      as r(tenant_id, campaign_id)`,
-        sql`e.tenant_id = b.tenant_id and e.campaign_id = b.campaign_id`,
+        sql`bounds b join emails e on e.tenant_id = b.tenant_id and e.campaign_id = b.campaign_id`,
+        sql`st.tenant_id = b.tenant_id and st.campaign_id = b.campaign_id`,
         sql`a.tenant_id = b.tenant_id and a.campaign_id = b.campaign_id`,
       ),
     )
@@ -49,7 +60,8 @@ export async function recomputeLeadAnalytics(
         sql`select r.tenant_id, r.lead_id, r.campaign_id
               from unnest(${s.map((x) => x.tenantId)}::text[], ${s.map((x) => x.leadId)}::text[],
                           ${s.map((x) => x.campaignId)}::text[]) as r(tenant_id, lead_id, campaign_id)`,
-        sql`e.tenant_id = b.tenant_id and e.lead_id = b.lead_id and e.campaign_id = b.campaign_id`,
+        sql`bounds b join emails e on e.tenant_id = b.tenant_id and e.lead_id = b.lead_id and e.campaign_id = b.campaign_id`,
+        sql`st.tenant_id = b.tenant_id and st.campaign_id = b.campaign_id`,
         sql`a.tenant_id = b.tenant_id and a.lead_id = b.lead_id and a.campaign_id = b.campaign_id`,
       ),
     )
@@ -61,10 +73,13 @@ async function run(
   db: Kysely<DB>,
   scope: RawBuilder<unknown>,
   emailInScope: RawBuilder<unknown>,
+  stepInScope: RawBuilder<unknown>,
   rowInScope: RawBuilder<unknown>,
 ): Promise<TableCounts> {
-  const { rows } = await sql<{ upserts: number; deletes: number }>`
+  const { rows } = await sql<{ lead_upserts: number; deletes: number }>`
     with bounds as materialized (select * from (${scope}) b),
+    -- each email is compared with its campaign's final step before grouping: the groups carry a
+    -- flag rather than an array of steps, and hash in little memory
     groups as (
       select e.tenant_id, e.lead_id, e.campaign_id,
              count(*)::int as sent,
@@ -76,19 +91,20 @@ async function run(
              count(e.unsubscribed_at)::int as unsubscribed,
              count(e.complaint_at)::int as spam_complaints,
              max(e.sent_at) as last_sent_at,
-             array_agg(e.sequence_step_id) as steps
-        from bounds b
-        join emails e on ${emailInScope}
+             coalesce(bool_or(e.sequence_step_id = f.id), false) as completed
+        from ${emailInScope}
+        -- the final step of each campaign of the scope: highest step_number among its steps, sent
+        -- or not. A subquery, not a CTE: a CTE has no statistics, and the planner, assuming
+        -- its join keys crowded into few hash buckets, hashed the 1M emails instead of it
+        left join (
+          select distinct on (st.tenant_id, st.campaign_id) st.tenant_id, st.campaign_id, st.id
+            from bounds b
+            join campaign_sequence_steps st on ${stepInScope}
+           order by st.tenant_id, st.campaign_id, st.step_number desc
+        ) f on f.tenant_id = e.tenant_id and f.campaign_id = e.campaign_id
        where not e.is_warmup and e.sent_at is not null and e.lead_id is not null
          and e.campaign_id is not null
        group by 1, 2, 3
-    ),
-    final_steps as materialized (
-      select c.tenant_id, c.campaign_id,
-             (select st.id from campaign_sequence_steps st
-               where st.tenant_id = c.tenant_id and st.campaign_id = c.campaign_id
-               order by st.step_number desc limit 1) as id
-        from (select distinct tenant_id, campaign_id from groups) c
     ),
     lead_rows as (
       select g.tenant_id, c.company_id, g.lead_id, g.campaign_id,
@@ -100,36 +116,20 @@ async function run(
                when g.unsubscribed > 0 then 'unsubscribed'
                when g.bounced > 0 then 'bounced'
                when g.replied > 0 then 'replied'
-               when f.id = any(g.steps) then 'completed'
+               when g.completed then 'completed'
                else 'contacted'
              end as status
         from groups g
         join tenants t on t.id = g.tenant_id
         join campaigns c on c.tenant_id = g.tenant_id and c.id = g.campaign_id
-        left join final_steps f on f.tenant_id = g.tenant_id and f.campaign_id = g.campaign_id
     ),
-    upserts as (
-      insert into lead_analytics as a
-        (tenant_id, company_id, lead_id, campaign_id, billing_id, sent, delivered, opened_tracked,
-         clicked_tracked, replied, bounced, unsubscribed, spam_complaints, status, last_sent_at)
-      select tenant_id, company_id, lead_id, campaign_id, billing_id, sent, delivered, opened_tracked,
-             clicked_tracked, replied, bounced, unsubscribed, spam_complaints, status, last_sent_at
-        from lead_rows
-      on conflict (tenant_id, lead_id, campaign_id) do update set
-        company_id = excluded.company_id, billing_id = excluded.billing_id,
-        sent = excluded.sent, delivered = excluded.delivered,
-        opened_tracked = excluded.opened_tracked, clicked_tracked = excluded.clicked_tracked,
-        replied = excluded.replied, bounced = excluded.bounced,
-        unsubscribed = excluded.unsubscribed, spam_complaints = excluded.spam_complaints,
-        status = excluded.status, last_sent_at = excluded.last_sent_at, updated_at = now()
-      where (a.company_id, a.billing_id, a.sent, a.delivered, a.opened_tracked, a.clicked_tracked,
-             a.replied, a.bounced, a.unsubscribed, a.spam_complaints, a.status, a.last_sent_at)
-            is distinct from
-            (excluded.company_id, excluded.billing_id, excluded.sent, excluded.delivered,
-             excluded.opened_tracked, excluded.clicked_tracked, excluded.replied, excluded.bounced,
-             excluded.unsubscribed, excluded.spam_complaints, excluded.status, excluded.last_sent_at)
-      returning 1
-    ),
+    ${writeRows({
+      name: 'lead',
+      table: 'lead_analytics',
+      rows: 'lead_rows',
+      key: ['tenant_id', 'lead_id', 'campaign_id'],
+      columns: ['company_id', 'billing_id', ...METRICS, 'status', 'last_sent_at'],
+    })},
     deletes as (
       delete from lead_analytics a
        using bounds b
@@ -138,9 +138,9 @@ async function run(
                             and r.lead_id = a.lead_id and r.campaign_id = a.campaign_id)
       returning 1
     )
-    select (select count(*) from upserts)::int as upserts,
+    select ${writeCounts('lead')},
            (select count(*) from deletes)::int as deletes`.execute(db)
   const r = rows[0]
   if (!r) throw new Error('lead analytics recompute returned no summary')
-  return { table: 'lead_analytics', upserted: r.upserts, deleted: r.deletes }
+  return { table: 'lead_analytics', upserted: r.lead_upserts, deleted: r.deletes }
 }

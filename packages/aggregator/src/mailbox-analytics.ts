@@ -7,6 +7,7 @@ import {
   withSequentialScans,
 } from './recompute-scope.js'
 import type { TableCounts } from './table-counts.js'
+import { METRICS, writeCounts, writeRows } from './write-rows.js'
 
 /**
  * Recomputes mailbox_analytics and warmup_analytics for the scope in one statement: one pass over
@@ -47,7 +48,7 @@ export async function recomputeMailboxAnalytics(
                       ${s.map((x) => x.fromDay)}::date[], ${s.map((x) => addDays(x.toDay, 6))}::date[])
                  as r(tenant_id, mailbox_id, from_day, to_day)
           join tenants t on t.id = r.tenant_id`,
-        sql`e.tenant_id = b.tenant_id and e.email_account_id = b.mailbox_id
+        sql`bounds b join emails e on e.tenant_id = b.tenant_id and e.email_account_id = b.mailbox_id
             and e.sent_at >= b.read_from_at and e.sent_at < b.to_at`,
         sql`a.tenant_id = b.tenant_id and a.email_account_id = b.mailbox_id`,
       ),
@@ -75,7 +76,9 @@ async function run(
              (b.to_day::timestamp at time zone b.time_zone) as to_at
         from (${scope}) b
     ),
-    days as (
+    -- materialized so that it is planned on its own: hashed, then the window sorts the few day
+    -- groups (inline, the window's order made the planner sort every email instead)
+    days as materialized (
       select e.tenant_id, e.email_account_id, (e.sent_at at time zone b.time_zone)::date as day,
              b.from_day, b.to_day, b.time_zone,
              count(*)::int as all_sent,
@@ -97,8 +100,7 @@ async function run(
              count(e.bounce_type) filter (where e.is_warmup)::int as w_bounced,
              count(e.unsubscribed_at) filter (where e.is_warmup)::int as w_unsubscribed,
              count(e.complaint_at) filter (where e.is_warmup)::int as w_spam_complaints
-        from bounds b
-        join emails e on ${emailInScope}
+        from ${emailInScope}
        group by 1, 2, 3, 4, 5, 6
     ),
     windows as (
@@ -143,34 +145,21 @@ async function run(
         left join warmup_status ws on ws.tenant_id = w.tenant_id and ws.email_account_id = w.email_account_id
        where w.day >= w.from_day and w.day < w.to_day and w.w_sent > 0
     ),
-    mailbox_upserts as (
-      insert into mailbox_analytics as a
-        (tenant_id, company_id, email_account_id, day, billing_id, sent, delivered, opened_tracked,
-         clicked_tracked, replied, bounced, unsubscribed, spam_complaints, current_volume,
-         warmup_status, campaign_status, health_score)
-      select tenant_id, company_id, email_account_id, day, billing_id, sent, delivered, opened_tracked,
-             clicked_tracked, replied, bounced, unsubscribed, spam_complaints, current_volume,
-             warmup_status, campaign_status, health_score
-        from mailbox_rows
-      on conflict (tenant_id, email_account_id, day) do update set
-        company_id = excluded.company_id, billing_id = excluded.billing_id,
-        sent = excluded.sent, delivered = excluded.delivered,
-        opened_tracked = excluded.opened_tracked, clicked_tracked = excluded.clicked_tracked,
-        replied = excluded.replied, bounced = excluded.bounced,
-        unsubscribed = excluded.unsubscribed, spam_complaints = excluded.spam_complaints,
-        current_volume = excluded.current_volume, warmup_status = excluded.warmup_status,
-        campaign_status = excluded.campaign_status, health_score = excluded.health_score,
-        updated_at = now()
-      where (a.company_id, a.billing_id, a.sent, a.delivered, a.opened_tracked, a.clicked_tracked,
-             a.replied, a.bounced, a.unsubscribed, a.spam_complaints, a.current_volume,
-             a.warmup_status, a.campaign_status, a.health_score)
-            is distinct from
-            (excluded.company_id, excluded.billing_id, excluded.sent, excluded.delivered,
-             excluded.opened_tracked, excluded.clicked_tracked, excluded.replied, excluded.bounced,
-             excluded.unsubscribed, excluded.spam_complaints, excluded.current_volume,
-             excluded.warmup_status, excluded.campaign_status, excluded.health_score)
-      returning a.tableoid
-    ),
+    ${writeRows({
+      name: 'mailbox',
+      table: 'mailbox_analytics',
+      rows: 'mailbox_rows',
+      key: ['tenant_id', 'email_account_id', 'day'],
+      columns: [
+        'company_id',
+        'billing_id',
+        ...METRICS,
+        'current_volume',
+        'warmup_status',
+        'campaign_status',
+        'health_score',
+      ],
+    })},
     mailbox_deletes as (
       delete from mailbox_analytics a
        using bounds b
@@ -179,33 +168,13 @@ async function run(
                             and r.email_account_id = a.email_account_id and r.day = a.day)
       returning 1
     ),
-    warmup_upserts as (
-      insert into warmup_analytics as a
-        (tenant_id, company_id, email_account_id, day, billing_id, sent, delivered, opened_tracked,
-         clicked_tracked, replied, bounced, unsubscribed, spam_complaints, health_score,
-         progress_percentage)
-      select tenant_id, company_id, email_account_id, day, billing_id, sent, delivered, opened_tracked,
-             clicked_tracked, replied, bounced, unsubscribed, spam_complaints, health_score,
-             progress_percentage
-        from warmup_rows
-      on conflict (tenant_id, email_account_id, day) do update set
-        company_id = excluded.company_id, billing_id = excluded.billing_id,
-        sent = excluded.sent, delivered = excluded.delivered,
-        opened_tracked = excluded.opened_tracked, clicked_tracked = excluded.clicked_tracked,
-        replied = excluded.replied, bounced = excluded.bounced,
-        unsubscribed = excluded.unsubscribed, spam_complaints = excluded.spam_complaints,
-        health_score = excluded.health_score, progress_percentage = excluded.progress_percentage,
-        updated_at = now()
-      where (a.company_id, a.billing_id, a.sent, a.delivered, a.opened_tracked, a.clicked_tracked,
-             a.replied, a.bounced, a.unsubscribed, a.spam_complaints, a.health_score,
-             a.progress_percentage)
-            is distinct from
-            (excluded.company_id, excluded.billing_id, excluded.sent, excluded.delivered,
-             excluded.opened_tracked, excluded.clicked_tracked, excluded.replied, excluded.bounced,
-             excluded.unsubscribed, excluded.spam_complaints, excluded.health_score,
-             excluded.progress_percentage)
-      returning a.tableoid
-    ),
+    ${writeRows({
+      name: 'warmup',
+      table: 'warmup_analytics',
+      rows: 'warmup_rows',
+      key: ['tenant_id', 'email_account_id', 'day'],
+      columns: ['company_id', 'billing_id', ...METRICS, 'health_score', 'progress_percentage'],
+    })},
     warmup_deletes as (
       delete from warmup_analytics a
        using bounds b
@@ -214,16 +183,10 @@ async function run(
                             and r.email_account_id = a.email_account_id and r.day = a.day)
       returning 1
     )
-    select (select count(*) from mailbox_upserts)::int as mailbox_upserts,
+    select ${writeCounts('mailbox', 'mailbox_analytics_default')},
            (select count(*) from mailbox_deletes)::int as mailbox_deletes,
-           (select count(*) from mailbox_upserts
-             where tableoid = 'mailbox_analytics_default'::regclass)::int as mailbox_defaults,
-           (select count(*) from warmup_upserts)::int as warmup_upserts,
-           (select count(*) from warmup_deletes)::int as warmup_deletes,
-           (select count(*) from warmup_upserts
-             where tableoid = 'warmup_analytics_default'::regclass)::int as warmup_defaults`.execute(
-    db,
-  )
+           ${writeCounts('warmup', 'warmup_analytics_default')},
+           (select count(*) from warmup_deletes)::int as warmup_deletes`.execute(db)
   const r = rows[0]
   if (!r) throw new Error('mailbox analytics recompute returned no summary')
   return [

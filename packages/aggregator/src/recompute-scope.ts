@@ -152,36 +152,43 @@ export function isEmptyScope(s: NormalizedScope): boolean {
 }
 
 /**
- * The join condition of the emails of whole tenants: without range conditions when every range is
- * open, so that the planner sees a plain equi-join and hashes the few tenants, not the emails.
+ * The emails of whole tenants, joined to their `bounds` rows: without range conditions when every
+ * range is open, so that the planner sees a plain equi-join. When each tenant has one bounds row,
+ * the join goes through a DISTINCT ON (tenant_id) over it: that tells the planner the tenant ids
+ * are unique, and it hashes the few bounds rather than the million emails (a CTE has no
+ * statistics, and the planner assumes its keys crowd into few hash buckets).
  */
 export function emailsOfTenants(
-  tenants: { fromDay: Day; toDay: Day }[],
+  tenants: { tenantId: string; fromDay: Day; toDay: Day }[],
   fromColumn: 'from_at' | 'read_from_at' = 'from_at',
 ): RawBuilder<unknown> {
   const open = tenants.every((t) => t.fromDay === NO_START && t.toDay === NO_END)
+  const unique = new Set(tenants.map((t) => t.tenantId)).size === tenants.length
+  const bounds = unique ? sql`(select distinct on (tenant_id) * from bounds) b` : sql`bounds b`
   return open
-    ? sql`e.tenant_id = b.tenant_id and e.sent_at is not null`
-    : sql`e.tenant_id = b.tenant_id and e.sent_at >= ${sql.ref(`b.${fromColumn}`)} and e.sent_at < b.to_at`
+    ? sql`${bounds} join emails e on e.tenant_id = b.tenant_id and e.sent_at is not null`
+    : sql`${bounds} join emails e on e.tenant_id = b.tenant_id
+            and e.sent_at >= ${sql.ref(`b.${fromColumn}`)} and e.sent_at < b.to_at`
 }
 
 /**
- * Runs a whole-tenant statement with index scans off for its transaction: it reads every email
- * of the tenants, where a sequential scan is right, but the planner misjudges the groups of a
- * time-zone expression and walks an index in order instead (several times slower).
+ * Runs a whole-tenant statement with index scans and nested loops off for its transaction: it
+ * reads every email of the tenants and every stored row of theirs, where sequential scans and hash
+ * joins are right. Left to itself the planner misjudges the groups of a time-zone expression and
+ * walks an index in order instead (several times slower), and, its estimates of the CTEs' joins
+ * collapsing to one row (and of analytics tables just filled being stale), it nests a scan of a
+ * whole analytics table inside a loop over 100,000 recomputed rows (minutes instead of a second).
  */
 export async function withSequentialScans<T>(
   db: QueryExecutorProvider,
   fn: () => Promise<T>,
 ): Promise<T> {
-  await sql`select set_config('enable_indexscan', 'off', true), set_config('enable_bitmapscan', 'off', true)`.execute(
-    db,
-  )
+  await sql`select set_config('enable_indexscan', 'off', true), set_config('enable_bitmapscan', 'off', true),
+                   set_config('enable_nestloop', 'off', true)`.execute(db)
   try {
     return await fn()
   } finally {
-    await sql`select set_config('enable_indexscan', 'on', true), set_config('enable_bitmapscan', 'on', true)`.execute(
-      db,
-    )
+    await sql`select set_config('enable_indexscan', 'on', true), set_config('enable_bitmapscan', 'on', true),
+                     set_config('enable_nestloop', 'on', true)`.execute(db)
   }
 }
