@@ -5,6 +5,14 @@
 
 import type { ColumnType } from "kysely";
 
+export type ArrayType<T> = ArrayTypeImpl<T> extends (infer U)[]
+  ? U[]
+  : ArrayTypeImpl<T>;
+
+export type ArrayTypeImpl<T> = T extends ColumnType<infer S, infer I, infer U>
+  ? ColumnType<S[], I[], U[]>
+  : T[];
+
 export type Generated<T> = T extends ColumnType<infer S, infer I, infer U>
   ? ColumnType<S, I | undefined, U>
   : ColumnType<T, T | undefined, T>;
@@ -27,18 +35,34 @@ export type Numeric = ColumnType<string, number | string, number | string>;
 
 export type Timestamp = ColumnType<Date, Date | string, Date | string>;
 
+export interface AdminAuditChainHead {
+  prev_hash: Buffer | null;
+  row_hash: Buffer;
+  seq: Int8;
+  singleton: Generated<boolean>;
+  updated_at: Generated<Timestamp>;
+}
+
 export interface AdminAuditLog {
   action: string;
   admin_id: string;
   created_at: Generated<Timestamp>;
+  db_role: Generated<string>;
+  erased_by: ArrayType<Int8> | null;
+  hash_version: Generated<number>;
   id: Generated<Int8>;
   ip_address: string | null;
   metadata: Generated<Json>;
   new_values: Json | null;
   notes: string | null;
   old_values: Json | null;
+  pii_digests: Generated<ArrayType<Buffer>>;
+  pii_salts: Generated<ArrayType<Buffer>>;
+  prev_hash: Generated<Buffer>;
   resource_id: string | null;
   resource_type: string;
+  row_hash: Generated<Buffer>;
+  seq: Generated<Int8>;
   tenant_id: string | null;
   user_agent: string | null;
 }
@@ -60,6 +84,84 @@ export interface AdminSystemEvents {
   tenant_id: string | null;
   title: string;
   user_agent: string | null;
+}
+
+export interface AnalyticsArchiveCampaignAnalytics {
+  billing_id: string;
+  bounced: Generated<number>;
+  campaign_id: string;
+  clicked_tracked: Generated<number>;
+  company_id: string;
+  completed_leads: Generated<number>;
+  day: string;
+  delivered: Generated<number>;
+  opened_tracked: Generated<number>;
+  replied: Generated<number>;
+  sent: Generated<number>;
+  spam_complaints: Generated<number>;
+  status: string;
+  tenant_id: string;
+  unsubscribed: Generated<number>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface AnalyticsArchiveMailboxAnalytics {
+  billing_id: string;
+  bounced: Generated<number>;
+  campaign_status: string;
+  clicked_tracked: Generated<number>;
+  company_id: string;
+  current_volume: Generated<number>;
+  day: string;
+  delivered: Generated<number>;
+  email_account_id: string;
+  health_score: number;
+  opened_tracked: Generated<number>;
+  replied: Generated<number>;
+  sent: Generated<number>;
+  spam_complaints: Generated<number>;
+  tenant_id: string;
+  unsubscribed: Generated<number>;
+  updated_at: Generated<Timestamp>;
+  warmup_status: string | null;
+}
+
+export interface AnalyticsArchiveSequenceStepAnalytics {
+  billing_id: string;
+  bounced: Generated<number>;
+  campaign_id: string;
+  clicked_tracked: Generated<number>;
+  company_id: string;
+  day: string;
+  delivered: Generated<number>;
+  opened_tracked: Generated<number>;
+  replied: Generated<number>;
+  sent: Generated<number>;
+  sequence_step_id: string;
+  spam_complaints: Generated<number>;
+  step_number: number;
+  tenant_id: string;
+  unsubscribed: Generated<number>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface AnalyticsArchiveWarmupAnalytics {
+  billing_id: string;
+  bounced: Generated<number>;
+  clicked_tracked: Generated<number>;
+  company_id: string;
+  day: string;
+  delivered: Generated<number>;
+  email_account_id: string;
+  health_score: number;
+  opened_tracked: Generated<number>;
+  progress_percentage: number;
+  replied: Generated<number>;
+  sent: Generated<number>;
+  spam_complaints: Generated<number>;
+  tenant_id: string;
+  unsubscribed: Generated<number>;
+  updated_at: Generated<Timestamp>;
 }
 
 export interface AnalyticsDirtyKeys {
@@ -194,6 +296,17 @@ export interface Emails {
   updated_at: Generated<Timestamp>;
 }
 
+export interface ErasureLedger {
+  erased_at: Generated<Timestamp>;
+  id: Generated<Int8>;
+  key_fingerprint: string;
+  request_id: string;
+  requested_by: string;
+  rows_changed: Json;
+  subject_kind: string;
+  subject_pseudonym: string;
+}
+
 export interface LeadAnalytics {
   billing_id: string;
   bounced: Generated<number>;
@@ -306,8 +419,13 @@ export interface WarmupStatus {
 }
 
 export interface DB {
+  admin_audit_chain_head: AdminAuditChainHead;
   admin_audit_log: AdminAuditLog;
   admin_system_events: AdminSystemEvents;
+  "analytics_archive.campaign_analytics": AnalyticsArchiveCampaignAnalytics;
+  "analytics_archive.mailbox_analytics": AnalyticsArchiveMailboxAnalytics;
+  "analytics_archive.sequence_step_analytics": AnalyticsArchiveSequenceStepAnalytics;
+  "analytics_archive.warmup_analytics": AnalyticsArchiveWarmupAnalytics;
   analytics_dirty_keys: AnalyticsDirtyKeys;
   billing_analytics: BillingAnalytics;
   campaign_analytics: CampaignAnalytics;
@@ -318,6 +436,7 @@ export interface DB {
   domains: Domains;
   email_accounts: EmailAccounts;
   emails: Emails;
+  erasure_ledger: ErasureLedger;
   lead_analytics: LeadAnalytics;
   leads: Leads;
   mailbox_analytics: MailboxAnalytics;

@@ -19,6 +19,9 @@ export const MIGRATIONS = [
   '0003_admin_tables',
   '0004_row_level_security',
   '0005_change_tracking',
+  '0006_audit_trail',
+  '0007_maintenance',
+  '0008_bi_indexes',
 ] as const
 
 export type MigrationName = (typeof MIGRATIONS)[number]
