@@ -1,0 +1,5 @@
+export { type ActivityOptions, type ActivityReport, appendActivity } from './append-activity.js'
+export { EDGE_CASE_TENANTS, type EdgeCaseDays, edgeCaseDays } from './edge-cases.js'
+export { type GenerateReport, type GenerateTarget, generateSourceData } from './generate.js'
+export type { GenerateOptions, GenerateProgress, SourceTable } from './options.js'
+export { SOURCE_TABLES } from './source-tables.js'
