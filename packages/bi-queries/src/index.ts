@@ -1,0 +1,73 @@
+export {
+  type AdminActivityParams,
+  type AdminActivityRow,
+  adminActivity,
+  TIME_CATEGORIES,
+  type TimeCategory,
+} from './admin-activity.js'
+export {
+  type AuditLogEntriesParams,
+  type AuditLogEntryRow,
+  auditLogEntries,
+} from './audit-log-entries.js'
+export {
+  type CampaignDailyTrendParams,
+  type CampaignDayRow,
+  campaignDailyTrend,
+} from './campaign-daily-trend.js'
+export {
+  CAMPAIGN_LEAD_SORTS,
+  type CampaignLeadRow,
+  type CampaignLeadSort,
+  type CampaignLeadsParams,
+  campaignLeads,
+  LEAD_STATUSES,
+  type LeadStatus,
+} from './campaign-leads.js'
+export { campaignExists } from './campaign-lookup.js'
+export {
+  CAMPAIGN_PERFORMANCE_SORTS,
+  type CampaignPerformanceParams,
+  type CampaignPerformanceRow,
+  type CampaignPerformanceSort,
+  campaignPerformance,
+} from './campaign-performance.js'
+export { checkDateRange, type DateRange, MAX_RANGE_DAYS, parseDay } from './date-range.js'
+export {
+  COUNT_COLUMNS,
+  type CountColumn,
+  type EmailCounts,
+  type EmailRates,
+  RATE_COLUMNS,
+} from './email-metrics.js'
+export {
+  MAILBOX_SORTS,
+  MAILBOX_WARMUP_FILTERS,
+  type MailboxesParams,
+  type MailboxRow,
+  type MailboxSort,
+  type MailboxWarmupFilter,
+  mailboxes,
+} from './mailboxes.js'
+export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type Page, type PageRequest } from './page.js'
+export { InvalidCursorError, InvalidQueryError } from './query-errors.js'
+export { type StepFunnelParams, type StepFunnelRow, stepFunnel } from './step-funnel.js'
+export {
+  SYSTEM_EVENT_SEVERITIES,
+  SYSTEM_EVENT_TYPES,
+  type SystemEventRow,
+  type SystemEventsParams,
+  systemEvents,
+} from './system-events.js'
+export { type TenantUsageParams, type TenantUsageRow, tenantUsage } from './tenant-usage.js'
+export {
+  MIN_TRACKING_DAYS,
+  WARMUP_CATEGORIES,
+  WARMUP_PERFORMANCE_SORTS,
+  type WarmupCategory,
+  type WarmupPerformancePage,
+  type WarmupPerformanceParams,
+  type WarmupPerformanceRow,
+  type WarmupPerformanceSort,
+  warmupPerformance,
+} from './warmup-performance.js'
