@@ -6,6 +6,8 @@ export default defineConfig({
     hookTimeout: 120_000,
     testTimeout: 120_000,
     pool: 'forks',
+    // the files mostly wait (on Redis outages, crashes, child processes): run three at a time
+    maxWorkers: 3,
     reporters: ['default', 'json'],
     outputFile: { json: 'test-output/vitest.json' },
   },
