@@ -143,8 +143,8 @@ describe('graceful shutdown', () => {
     expect(released).toBe(true)
     const next = startWorker()
     try {
-      await next.waitForLog((l) => l.msg.startsWith('job stalled') && l.jobId === jobId, 20_000)
-      await next.waitForLog((l) => l.msg === 'job completed' && l.jobId === jobId, 20_000)
+      await next.waitForLog((l) => l.msg.startsWith('job stalled') && l.jobId === jobId, 60_000)
+      await next.waitForLog((l) => l.msg === 'job completed' && l.jobId === jobId, 60_000)
       // the log line comes from the processor; BullMQ moves the job to completed just after
       await expect
         .poll(() => queues.aggregate.getJobState(String(jobId)), { timeout: 5_000 })
