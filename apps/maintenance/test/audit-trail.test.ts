@@ -13,8 +13,11 @@ import {
 import { ROLES } from '@penguinmails/schema'
 import { createTestDatabase, type TestDatabase } from '@penguinmails/schema/testing'
 import type pg from 'pg'
+import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { MaintenanceContext } from '../src/context.js'
+import { createContext, type MaintenanceContext } from '../src/context.js'
+import { readEnv } from '../src/env.js'
+import { createProgress } from '../src/progress.js'
 import { type RunArgs, runCommand } from '../src/run-command.js'
 import { runCli } from './support/cli.js'
 import { scalar, superuser } from './support/superuser.js'
@@ -382,5 +385,50 @@ describe('A7: every command is one audit entry with its actor, action, target, t
       await holder.end()
     }
     expect(await entries()).toBe(dry)
+  })
+})
+
+describe('progress', () => {
+  /** A stream that records what is written to it, a terminal or not. */
+  function stream(isTTY: boolean) {
+    const written: string[] = []
+    const fake = {
+      isTTY,
+      columns: 60,
+      write: (chunk: string) => {
+        written.push(chunk)
+        return true
+      },
+    } as unknown as NodeJS.WriteStream
+    return { fake, written }
+  }
+
+  it('shows what a command is doing on one line of a terminal, cleared at the end; nothing elsewhere', async () => {
+    const env = readEnv({ DATABASE_URL: database.url(ROLES.writer), LOG_LEVEL: 'silent' })
+    for (const isTTY of [true, false]) {
+      const { fake, written } = stream(isTTY)
+      const ctx = createContext(env, {
+        progress: createProgress(fake),
+        logger: pino({ level: 'silent' }),
+      })
+      contexts.push(ctx)
+      const outcome = await runCommand(ctx, verifyArgs({ anchorFile: undefined }))
+      expect(outcome.exitCode, outcome.message).toBe(0)
+      if (!isTTY) {
+        expect(written).toEqual([])
+        continue
+      }
+      const CLEAR = '\r\u001b[K'
+      expect(
+        written.some(
+          (w) =>
+            w.startsWith(CLEAR) &&
+            /^\[\d+s\] verifying the audit chain$/.test(w.slice(CLEAR.length)),
+        ),
+      ).toBe(true)
+      // every line fits the terminal's width, and the last write clears the line
+      expect(written.every((w) => w.length <= CLEAR.length + 59)).toBe(true)
+      expect(written.at(-1)).toBe(CLEAR)
+    }
   })
 })
