@@ -164,6 +164,8 @@ export async function upsertMaintenanceSchedulers(
 export interface MaintenanceScheduling {
   /** the commands scheduled and consumed here */
   readonly commands: readonly MaintenanceCommand[]
+  /** upserts the schedulers that went missing (Redis lost its data); returns their ids */
+  ensure(): Promise<string[]>
   /** stops taking jobs; a command running is sent SIGTERM (its current step rolls back) */
   close(): Promise<void>
 }
@@ -200,7 +202,7 @@ export async function startMaintenanceScheduling(
       )
     }
     await queue.close()
-    return { commands, close: async () => undefined }
+    return { commands, ensure: async () => [], close: async () => undefined }
   }
   const abort = new AbortController()
   const worker = new Worker(
@@ -237,6 +239,14 @@ export async function startMaintenanceScheduling(
   )
   return {
     commands,
+    async ensure() {
+      const missing: MaintenanceCommand[] = []
+      for (const command of commands) {
+        if (!(await queue.getJobScheduler(maintenanceSchedulerId(command)))) missing.push(command)
+      }
+      if (missing.length > 0) await upsertMaintenanceSchedulers(queue, commands)
+      return missing.map(maintenanceSchedulerId)
+    },
     async close() {
       abort.abort()
       await worker.close()

@@ -133,7 +133,10 @@ export async function startWorker(
   repair = startRepairLoop(
     async () => {
       if (schedulers) {
-        const recreated = await ensureSchedulers(queues, config.sweepIntervalMs)
+        const recreated = [
+          ...(await ensureSchedulers(queues, config.sweepIntervalMs)),
+          ...((await maintenance?.ensure()) ?? []),
+        ]
         if (recreated.length > 0)
           logger.warn(
             { schedulers: recreated },

@@ -124,6 +124,21 @@ describe('maintenance scheduled from the worker', () => {
     await stop(none)
   })
 
+  it('puts back a maintenance scheduler that Redis lost, with the others (the repair loop)', async () => {
+    await start({ WORKER_REPAIR_INTERVAL_MS: '500' })
+    await queue.removeJobScheduler('maintenance-partitions')
+    await waitFor(
+      'the maintenance scheduler recreated',
+      async () => (await schedulers()).length === 1,
+      30_000,
+      100,
+    )
+    expect(await schedulers()).toEqual([
+      { key: 'maintenance-partitions', pattern: MAINTENANCE_PATTERNS.partitions, tz: 'UTC' },
+    ])
+    await stop(running.at(-1) as RunningWorker)
+  })
+
   it('a job runs the command through the maintenance runner: its report, its system event and audit entry', async () => {
     await start()
     const job = await queue.add(MAINTENANCE_JOB, { command: 'partitions' }, { attempts: 1 })
