@@ -26,7 +26,12 @@ export type CommandOptions =
   | { command: 'refresh' }
   | { command: 'analyze' }
   | { command: 'anonymize'; tenantId: string | undefined; replay: boolean }
-  | { command: 'verify'; sample: number | 'all'; anchorFile: string | undefined }
+  | {
+      command: 'verify'
+      sample: number | 'all'
+      anchorFile: string | undefined
+      exportHeadFile: string | undefined
+    }
 
 export type ParsedArgs = { help: true } | ({ help: false } & CommonOptions & CommandOptions)
 
@@ -48,9 +53,10 @@ commands
   analyze                                 update the planner statistics of the analytics tables
   anonymize --tenant <id>                 erase the tenant's personal data (needs PM_ERASURE_KEY)
   anonymize --replay                      apply the erasure ledger again (after restoring a backup)
-  verify [--sample 5 | --all] [--anchor <file>]
+  verify [--sample 5 | --all] [--anchor <file>] [--export-head <file>]
                                           recompute analytics for a sample of tenants and report
-                                          drift; verify the audit chain (against an exported head)
+                                          drift; verify the audit chain (against the heads kept in
+                                          --anchor); append the verified head to --export-head
 
 options of every command
   --dry-run        show what would change, change nothing (not even the audit trail)
@@ -77,7 +83,7 @@ const COMMAND_VALUES: Record<CommandName, Set<string>> = {
   refresh: new Set(),
   analyze: new Set(),
   anonymize: new Set(['--tenant']),
-  verify: new Set(['--sample', '--anchor']),
+  verify: new Set(['--sample', '--anchor', '--export-head']),
 }
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
@@ -152,6 +158,7 @@ function commandOptions(
           ? 'all'
           : wholeNumber('--sample', values.get('--sample') ?? '5', 1, 1_000_000),
         anchorFile: values.get('--anchor'),
+        exportHeadFile: values.get('--export-head'),
       }
     }
   }

@@ -1,3 +1,4 @@
+import { appendFileSync, readFileSync } from 'node:fs'
 import {
   type ChainHead,
   erasePersonalData,
@@ -11,8 +12,8 @@ import type { Kysely, Transaction } from 'kysely'
 import { MaintenanceError } from './report.js'
 
 // The runner's use of the audit trail (@penguinmails/audit-logger): one maintenance system event
-// and one audit entry per run, the erasure of a tenant's personal data from the trail, and the
-// verification of the chain.
+// and one audit entry per run, the erasure of a tenant's personal data from the trail, the
+// verification of the chain against exported heads, and the files those heads are kept in.
 
 export interface RunRecord {
   command: string
@@ -123,28 +124,108 @@ export interface ChainCheck {
   summary: string
   checked: number
   head: ChainHead | null
-  firstBad?: { seq: string; reason: string; detail: string } | undefined
+  /** how many exported heads the chain was checked against */
+  anchors: number
+  firstBad?: { seq: string; reason: string; detail: string; after?: string } | undefined
 }
 
-/** Verifies the audit chain, against an exported head (`anchor`, a parsed JSON file) if given. */
-export async function verifyChain(db: Kysely<DB>, anchor: unknown): Promise<ChainCheck> {
-  let parsed: ChainHead | undefined
-  if (anchor !== undefined) {
-    try {
-      parsed = parseChainHead(anchor)
-    } catch (error) {
-      throw new MaintenanceError(`the chain head given is not one: ${(error as Error).message}`)
-    }
+/**
+ * Verifies the audit chain against the heads exported earlier (none, one or several: the more,
+ * the closer a rewrite is located).
+ */
+export async function verifyChain(
+  db: Kysely<DB>,
+  anchors: readonly ChainHead[],
+): Promise<ChainCheck> {
+  let result: Awaited<ReturnType<typeof verifyAuditChain>>
+  try {
+    result = await verifyAuditChain(db, { anchors })
+  } catch (error) {
+    // two heads for one entry that disagree: the file mixes heads of different chains
+    if (error instanceof TypeError)
+      throw new MaintenanceError(`the chain heads given do not fit together: ${error.message}`)
+    throw error
   }
-  const result = await verifyAuditChain(db, parsed ? { anchor: parsed } : {})
-  const against = parsed ? ` up to the exported head (entry ${parsed.seq})` : ''
+  const last = anchors.reduce<ChainHead | undefined>(
+    (a, b) => (a === undefined || BigInt(b.seq) > BigInt(a.seq) ? b : a),
+    undefined,
+  )
+  const against = last
+    ? ` up to the exported head (entry ${last.seq}${anchors.length > 1 ? `, ${anchors.length} heads` : ''})`
+    : ''
+  const bad = result.firstBad
   return {
     ok: result.ok,
     checked: result.checked,
     head: result.head,
-    firstBad: result.firstBad,
+    anchors: anchors.length,
+    firstBad: bad,
     summary: result.ok
       ? `audit chain intact${against}: ${result.checked} entr${result.checked === 1 ? 'y' : 'ies'} verified, head at entry ${result.head?.seq ?? '0'}`
-      : `audit chain broken at entry ${result.firstBad?.seq}: ${result.firstBad?.reason} (${result.firstBad?.detail})`,
+      : `audit chain broken at entry ${bad?.seq}: ${bad?.reason} (${bad?.detail})`,
+  }
+}
+
+/**
+ * The chain heads kept in a file: one head as JSON, a JSON array of heads, or one head per line
+ * (what --export-head appends). Throws a MaintenanceError naming the file and what is wrong.
+ */
+export function readChainHeads(path: string): ChainHead[] {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new MaintenanceError(
+      `cannot read the chain head ${path}: ${(error as Error).message}; pass a file written by --export-head (or by exportChainHead)`,
+      { cause: error },
+    )
+  }
+  const bad = (where: string, error: unknown) =>
+    new MaintenanceError(
+      `the chain head ${path} is not one${where}: ${(error as Error).message}; pass a file written by --export-head (or by exportChainHead)`,
+    )
+  const trimmed = text.trim()
+  if (trimmed === '') throw bad('', new Error('the file is empty'))
+  let values: unknown[]
+  try {
+    const whole = JSON.parse(trimmed) as unknown
+    values = Array.isArray(whole) ? whole : [whole]
+  } catch {
+    // one head per line
+    values = []
+    const lines = text.split('\n')
+    for (let i = 0; i < lines.length; i++) {
+      const line = (lines[i] as string).trim()
+      if (line === '') continue
+      try {
+        values.push(JSON.parse(line))
+      } catch (error) {
+        throw bad(` (line ${i + 1})`, error)
+      }
+    }
+  }
+  if (values.length === 0) throw bad('', new Error('it holds no head'))
+  return values.map((value, i) => {
+    try {
+      return parseChainHead(value)
+    } catch (error) {
+      throw bad(values.length > 1 ? ` (head ${i + 1})` : '', error)
+    }
+  })
+}
+
+/**
+ * Appends a head to a file (one JSON line; the file is created readable by its owner only), to
+ * keep outside the database and pass back as --anchor: the file then holds the heads exported over
+ * time.
+ */
+export function appendChainHead(path: string, head: ChainHead): void {
+  try {
+    appendFileSync(path, `${JSON.stringify(head)}\n`, { mode: 0o600 })
+  } catch (error) {
+    throw new MaintenanceError(
+      `cannot write the chain head to ${path}: ${(error as Error).message}; pass a writable path to --export-head`,
+      { cause: error },
+    )
   }
 }

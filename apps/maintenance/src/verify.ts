@@ -1,20 +1,24 @@
-import { readFileSync } from 'node:fs'
 import { verifyAnalytics } from '@penguinmails/aggregator'
 import type { DB } from '@penguinmails/schema'
 import { type Kysely, sql } from 'kysely'
 import { addDays, addMonths, monthOf, monthRange, partitionName } from './calendar.js'
 import { ARCHIVE_SCHEMA, DAILY_TABLES, partitionsOf } from './catalog.js'
 import type { RunContext } from './context.js'
-import { type CommandReport, emptyReport, MaintenanceError } from './report.js'
-import { verifyChain } from './trail.js'
+import { type CommandReport, emptyReport } from './report.js'
+import { appendChainHead, readChainHeads, verifyChain } from './trail.js'
 
 export interface VerifyOptions {
   /** how many tenants to recompute, picked at random, or all of them */
   sample: number | 'all'
   /** these tenants instead of a sample */
   tenantIds?: string[] | undefined
-  /** a chain head exported earlier (audit-logger's exportChainHead), kept outside the database */
+  /**
+   * a file of chain heads exported earlier (--export-head, or audit-logger's exportChainHead), kept
+   * outside the database: the chain must still reach each of them with the same hash
+   */
   anchorFile: string | undefined
+  /** a file to append the verified head to, to keep outside the database as the next anchor */
+  exportHeadFile?: string | undefined
 }
 
 export interface TenantDrift {
@@ -64,12 +68,22 @@ export async function runVerify(ctx: RunContext, options: VerifyOptions): Promis
       : `analytics drifted in ${real.length} table(s) of ${new Set(real.map((d) => d.tenantId)).size} tenant(s)`,
   )
   ctx.progress.update('verifying the audit chain')
-  const anchor = options.anchorFile ? readAnchor(options.anchorFile) : undefined
-  const chain = await verifyChain(ctx.conn, anchor)
+  const anchors = options.anchorFile ? readChainHeads(options.anchorFile) : []
+  const chain = await verifyChain(ctx.conn, anchors)
   if (chain.ok) {
     report.lines.push(chain.summary)
     // what an auditor keeps outside the database, to pass as --anchor next time
-    if (chain.head) report.lines.push(`chain head: ${JSON.stringify(chain.head)}`)
+    if (chain.head) {
+      report.lines.push(`chain head: ${JSON.stringify(chain.head)}`)
+      if (options.exportHeadFile) {
+        if (ctx.dryRun) {
+          report.lines.push(`would append the chain head to ${options.exportHeadFile}`)
+        } else {
+          appendChainHead(options.exportHeadFile, chain.head)
+          report.lines.push(`chain head appended to ${options.exportHeadFile}`)
+        }
+      }
+    }
   } else {
     report.problems.push(chain.summary)
   }
@@ -122,15 +136,4 @@ async function archivedRows(db: Kysely<DB>, table: string, tenantId: string): Pr
     db,
   )
   return rows[0]?.n ?? 0
-}
-
-function readAnchor(path: string): unknown {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'))
-  } catch (error) {
-    throw new MaintenanceError(
-      `cannot read the chain head ${path}: ${(error as Error).message}; pass the file written by the audit chain export`,
-      { cause: error },
-    )
-  }
 }

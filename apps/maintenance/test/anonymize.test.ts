@@ -149,6 +149,10 @@ let main: Erasable
 let alphaTotals: Record<string, string>
 let betaBefore: Record<string, string[]>
 let firstRun: Awaited<ReturnType<typeof anonymize>>
+/** how long the clean erasure took: kills are aimed inside that span */
+let cleanRunMs = 0
+/** the spec's figure (reliability-tests.md G4) */
+const G4_RUNS = 20
 
 beforeAll(async () => {
   main = await erasableDatabase('maint_erasure')
@@ -157,7 +161,9 @@ beforeAll(async () => {
   betaBefore = Object.fromEntries(
     Object.entries(all).map(([t, rows]) => [t, rows.filter((r) => r.includes('beta'))]),
   )
+  const started = Date.now()
   firstRun = await anonymize(context(main.database), main.alpha.id)
+  cleanRunMs = Date.now() - started
 })
 
 afterAll(async () => {
@@ -339,34 +345,51 @@ describe('anonymize --tenant', () => {
     })
   })
 
-  it('G4: killed at random points then rerun, it ends as a clean run does; a second run changes nothing', async () => {
+  it(`G4: killed at ${G4_RUNS} random points of its transaction, each leaves nothing behind; the rerun ends as a clean run does; a second run changes nothing`, async () => {
     const crashed = await erasableDatabase('maint_erasure_crash')
+    const untouched = await dump(crashed.su)
+    const auditEntries = await scalar(crashed.su, 'select count(*) from admin_audit_log')
     let killed = 0
-    for (let attempt = 1; attempt <= 5; attempt++) {
-      const name = `g4-eraser-${attempt}`
+    const killedAfterMs: number[] = []
+    for (let run = 1; run <= G4_RUNS; run++) {
+      const name = `g4-eraser-${run}`
       const running = anonymize(context(crashed.database, name), crashed.alpha.id).then(
         () => 'finished',
         (error: Error) => error.message,
       )
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 300))
+      // aim inside the erasure's transaction: from its start to 60 % of a clean run's time
+      let inTransaction = false
+      for (let i = 0; i < 500 && !inTransaction; i++) {
+        inTransaction =
+          (await scalar(
+            crashed.su,
+            `select count(*) from pg_stat_activity where application_name = $1 and xact_start is not null`,
+            [name],
+          )) !== '0'
+        if (!inTransaction) await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+      expect(inTransaction, `run ${run}: the erasure's transaction began`).toBe(true)
+      const after = Math.round(Math.random() * cleanRunMs * 0.6)
+      await new Promise((resolve) => setTimeout(resolve, after))
       await crashed.su.query(
         `select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1`,
         [name],
       )
       const outcome = await running
+      // a run the kill came too late for is a clean run: nothing is left to kill after it
       if (outcome === 'finished') break
       killed++
-      // a killed erasure left nothing behind
-      expect(
-        await scalar(crashed.su, 'select count(*) from tenants where id = $1', [crashed.alpha.id]),
-      ).toBe('1')
+      killedAfterMs.push(after)
+      // a killed erasure left nothing behind: every row as before, no ledger row, no audit entry
+      expect(await dump(crashed.su), `run ${run}`).toEqual(untouched)
       expect(await scalar(crashed.su, 'select count(*) from erasure_ledger')).toBe('0')
+      expect(await scalar(crashed.su, 'select count(*) from admin_audit_log')).toBe(auditEntries)
     }
-    if (killed === 5 || (await scalar(crashed.su, 'select count(*) from erasure_ledger')) === '0') {
-      await anonymize(context(crashed.database), crashed.alpha.id)
-    }
-    console.info(`G4: killed ${killed} time(s) before finishing, then identical to a clean run`)
-    expect(killed).toBeGreaterThan(0)
+    console.info(
+      `G4: killed ${killed}/${G4_RUNS} times inside the erasure's transaction (${killedAfterMs.length ? `${Math.min(...killedAfterMs)}–${Math.max(...killedAfterMs)} ms` : 'never'} after it began; a clean run takes ${cleanRunMs} ms), each time leaving the database as it was; then rerun`,
+    )
+    expect(killed).toBe(G4_RUNS)
+    await anonymize(context(crashed.database), crashed.alpha.id)
     const clean = await dump(main.su)
     expect(await dump(crashed.su)).toEqual(clean)
 

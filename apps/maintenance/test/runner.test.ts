@@ -164,6 +164,28 @@ describe('the maintenance command line', () => {
     expect(Date.parse(String(second?.startedAt))).toBeGreaterThanOrEqual(
       Date.parse(String(first?.endedAt)),
     )
+    // started together without --wait: one runs; the other exits 3 untouched, or (when the first
+    // was already done) runs after it — never both at once
+    const since = (await maintenanceEvents()).length
+    const together = await Promise.all([runCli(['analyze'], env), runCli(['analyze'], env)])
+    const codes = together.map((r) => r.code).sort()
+    expect([
+      [0, 0],
+      [0, 3],
+    ]).toContainEqual(codes)
+    const busy = together.find((r) => r.code === 3)
+    if (busy)
+      expect(busy.stderr).toContain(
+        'not run: another maintenance command holds the maintenance lock',
+      )
+    const recorded = (await maintenanceEvents()).slice(since).map((e) => e.metadata)
+    expect(recorded).toHaveLength(codes.filter((c) => c === 0).length)
+    if (recorded.length === 2) {
+      const [x, y] = recorded.sort((a, b) => String(a.startedAt).localeCompare(String(b.startedAt)))
+      expect(Date.parse(String(y?.startedAt))).toBeGreaterThanOrEqual(
+        Date.parse(String(x?.endedAt)),
+      )
+    }
   })
 
   it('gives up on a table kept locked, within its lock timeout and retries, with a clear message', async () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { MAINTENANCE_COMMANDS, type MaintenanceCommand } from './maintenance.js'
 
 // The only reader of process.env: every setting is named, checked and defaulted here.
 
@@ -57,6 +58,18 @@ const WorkerSchema = z.object({
   WORKER_LOCK_DURATION_MS: integer('WORKER_LOCK_DURATION_MS', 1_000, 600_000, 30_000, ' (ms)'),
   WORKER_STALLED_INTERVAL_MS: integer('WORKER_STALLED_INTERVAL_MS', 500, 600_000, 15_000, ' (ms)'),
   WORKER_DRAIN_DELAY_SECONDS: integer('WORKER_DRAIN_DELAY_SECONDS', 1, 300, 5, ' (seconds)'),
+  // maintenance commands scheduled from the worker (PostgreSQL only): a comma-separated list, or none
+  WORKER_MAINTENANCE: z
+    .string()
+    .default('partitions')
+    .transform((raw) =>
+      raw.trim() === 'none' ? [] : [...new Set(raw.split(',').map((c) => c.trim()))],
+    )
+    .refine(
+      (commands) => commands.every((c) => (MAINTENANCE_COMMANDS as readonly string[]).includes(c)),
+      `WORKER_MAINTENANCE must be "none" or a comma-separated list of ${MAINTENANCE_COMMANDS.join(', ')}`,
+    )
+    .transform((commands) => commands as MaintenanceCommand[]),
   LOG_LEVEL: z
     .enum(LOG_LEVELS, { error: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` })
     .default('info'),
@@ -90,6 +103,8 @@ export interface WorkerConfig extends DatabaseConfig {
   stalledIntervalMs: number
   /** seconds a worker long-polls an empty queue (BullMQ drainDelay) */
   drainDelaySeconds: number
+  /** maintenance commands the worker schedules (with PostgreSQL; see maintenance.ts) */
+  maintenanceCommands: MaintenanceCommand[]
   logLevel: LogLevel
 }
 
@@ -154,6 +169,7 @@ export function readWorkerConfig(
     lockDurationMs: env.WORKER_LOCK_DURATION_MS,
     stalledIntervalMs: env.WORKER_STALLED_INTERVAL_MS,
     drainDelaySeconds: env.WORKER_DRAIN_DELAY_SECONDS,
+    maintenanceCommands: env.WORKER_MAINTENANCE,
     logLevel: env.LOG_LEVEL,
   }
 }

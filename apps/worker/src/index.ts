@@ -8,6 +8,14 @@ import { startWorker } from './worker.js'
 
 export { readWorkerConfig, type WorkerConfig } from './env.js'
 export { type HealthReport, healthReport } from './health.js'
+export {
+  MAINTENANCE_COMMANDS,
+  MAINTENANCE_PATTERNS,
+  MAINTENANCE_QUEUE,
+  type MaintenanceCommand,
+  maintenanceSchedulerId,
+  runMaintenanceCommand,
+} from './maintenance.js'
 export { StartupRefusal } from './preflight.js'
 export {
   billingCalculateJob,

@@ -12,6 +12,7 @@ import {
 } from './context.js'
 import type { WorkerConfig } from './env.js'
 import { startHealthServer } from './health.js'
+import { type MaintenanceScheduling, startMaintenanceScheduling } from './maintenance.js'
 import { checkDatabase, checkRedis, prepareEmbeddedDatabase, redactRedisUrl } from './preflight.js'
 import { sweepDirtyKeys } from './processors/sweep.js'
 import { WorkerProgress } from './progress.js'
@@ -23,7 +24,10 @@ export interface StartOptions {
   /** a database opened elsewhere (the demo's embedded one); the caller destroys it */
   database?: Database
   logger?: Logger
-  /** false: no job schedulers (the sweep, daily and monthly jobs); drains run only when rung */
+  /**
+   * false: no job schedulers (the sweep, daily and monthly jobs, the maintenance commands); drains
+   * run only when rung
+   */
   schedulers?: boolean
   /** false: no HTTP health endpoint */
   health?: boolean
@@ -104,6 +108,16 @@ export async function startWorker(
   for (const q of Object.values(queues)) q.on('error', onQueueError)
   const schedulers = options.schedulers ?? true
   if (schedulers) await upsertSchedulers(queues, config.sweepIntervalMs)
+  const maintenance: MaintenanceScheduling | undefined = schedulers
+    ? await startMaintenanceScheduling({
+        connection,
+        prefix: config.queuePrefix,
+        databaseUrl: config.databaseUrl,
+        commands: config.maintenanceCommands,
+        logger,
+        lockDurationMs: config.lockDurationMs,
+      })
+    : undefined
   let stopping = false
   const consumers: Worker[] = createConsumers({
     connection,
@@ -119,7 +133,10 @@ export async function startWorker(
   repair = startRepairLoop(
     async () => {
       if (schedulers) {
-        const recreated = await ensureSchedulers(queues, config.sweepIntervalMs)
+        const recreated = [
+          ...(await ensureSchedulers(queues, config.sweepIntervalMs)),
+          ...((await maintenance?.ensure()) ?? []),
+        ]
         if (recreated.length > 0)
           logger.warn(
             { schedulers: recreated },
@@ -153,6 +170,7 @@ export async function startWorker(
       concurrency: config.concurrency,
       healthPort: health?.port,
       schedulers,
+      maintenance: maintenance?.commands ?? [],
     },
     'worker started',
   )
@@ -164,7 +182,9 @@ export async function startWorker(
     async stop(timeoutMs: number) {
       stopping = true
       await repair?.stop()
-      const closing = Promise.all(consumers.map((w) => w.close())).then(() => 'closed' as const)
+      const closing = Promise.all([...consumers.map((w) => w.close()), maintenance?.close()]).then(
+        () => 'closed' as const,
+      )
       const deadline = new Promise<'timeout'>((resolve) =>
         setTimeout(() => resolve('timeout'), timeoutMs).unref(),
       )
