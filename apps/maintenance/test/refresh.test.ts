@@ -41,10 +41,13 @@ afterAll(async () => {
 })
 
 describe('refresh', () => {
-  it('P8: 8 readers during repeated concurrent refreshes are never blocked for a second nor see an empty or partial view; the result equals its query', async () => {
+  it('P8: 8 readers during repeated concurrent refreshes never wait on a lock nor see an empty or partial view; the result equals its query', async () => {
     const readers = await Promise.all(
       Array.from({ length: 8 }, async () => {
-        const client = new pg.Client({ connectionString: database.url(ROLES.writer) })
+        const client = new pg.Client({
+          connectionString: database.url(ROLES.writer),
+          application_name: 'p8-reader',
+        })
         await client.connect()
         return client
       }),
@@ -67,6 +70,19 @@ describe('refresh', () => {
       }
     }
     const running = readers.map((c) => read(c))
+    // "never blocked" is checked on the server, not by the clock (this machine is shared): no
+    // reader is ever seen waiting on a lock
+    let lockWaits = 0
+    const sampling = (async () => {
+      while (!stop) {
+        const { rows } = await su.query<{ n: string }>(
+          `select count(*) as n from pg_stat_activity
+            where application_name = 'p8-reader' and wait_event_type = 'Lock'`,
+        )
+        lockWaits += Number(rows[0]?.n ?? 0)
+        await new Promise((r) => setTimeout(r, 20))
+      }
+    })()
     let refreshes = 0
     const until = Date.now() + READ_SECONDS * 1000
     try {
@@ -78,7 +94,7 @@ describe('refresh', () => {
       }
     } finally {
       stop = true
-      await Promise.all(running)
+      await Promise.all([...running, sampling])
       for (const c of readers) await c.end()
     }
     console.info(
@@ -87,7 +103,7 @@ describe('refresh', () => {
     expect(refreshes).toBeGreaterThan(2)
     expect(reads).toBeGreaterThan(100)
     expect(wrong).toEqual([])
-    expect(slowest).toBeLessThan(1000)
+    expect(lockWaits).toBe(0)
     const { rows } = await su.query<{ diff: string }>(
       `select count(*) as diff from (
          (select tenant_id, campaign_id, sent, delivered from campaign_performance_summary
