@@ -154,6 +154,7 @@ describe('the freshness watermark', () => {
   })
 
   it('never shows a tenant another tenant’s pending changes (pm_reader, row level security)', async () => {
+    await insertEmail('tenant-a', 1002)
     await insertEmail('tenant-b', 2002)
     const reader = h.database.connect(ROLES.reader).db
     const asB = await withTenant(reader, 'tenant-b', (trx) => tenantFreshness(trx, 'tenant-b'))
@@ -167,6 +168,37 @@ describe('the freshness watermark', () => {
         trx,
       ),
     )
-    expect(visible.rows[0]?.tenants.every((t) => t === 'tenant-a')).toBe(true)
+    expect(visible.rows[0]?.tenants).toEqual(['tenant-a'])
+  })
+
+  it('is documented in the OpenAPI document: headers and body field of every tenant read', async () => {
+    const response = await h.get('/openapi.json', null)
+    const doc = (await response.json()) as {
+      paths: Record<string, { get: { responses: Record<string, Record<string, unknown>> } }>
+      components: { schemas: Record<string, { properties?: Record<string, unknown> }> }
+    }
+    const tenantReads = Object.keys(doc.paths).filter(
+      (path) =>
+        path.startsWith('/v1/') &&
+        (!path.startsWith('/v1/admin/') || path.startsWith('/v1/admin/tenants/')),
+    )
+    expect(tenantReads.length).toBeGreaterThanOrEqual(14)
+    for (const path of tenantReads) {
+      const ok = doc.paths[path]?.get.responses['200'] as {
+        headers?: Record<string, unknown>
+        content: Record<string, { schema: { $ref?: string } }>
+      }
+      expect(Object.keys(ok.headers ?? {}), path).toEqual([
+        'x-analytics-as-of',
+        'x-analytics-pending-changes',
+      ])
+      const ref = ok.content['application/json']?.schema.$ref?.split('/').pop() as string
+      expect(doc.components.schemas[ref]?.properties, path).toHaveProperty('freshness')
+    }
+    expect(doc.components.schemas.Freshness?.properties).toHaveProperty('as_of')
+    const audit = doc.paths['/v1/admin/audit-log']?.get.responses['200'] as {
+      headers?: Record<string, unknown>
+    }
+    expect(audit.headers).toBeUndefined()
   })
 })
