@@ -29,6 +29,8 @@ export async function csvResponse(
   filename: string,
   logger: Logger,
   produce: (emit: EmitRows) => Promise<void>,
+  /** more response headers, read once the first rows (or the end) are there */
+  extraHeaders: () => Record<string, string> = () => ({}),
 ): Promise<Response> {
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>()
   const writer = writable.getWriter()
@@ -73,6 +75,7 @@ export async function csvResponse(
       'content-type': 'text/csv; charset=utf-8',
       'content-disposition': `attachment; filename="${filename}.csv"`,
       'cache-control': 'no-store',
+      ...extraHeaders(),
     },
   })
 }

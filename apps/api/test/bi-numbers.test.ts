@@ -13,6 +13,8 @@ import { asCsvCells, parseCsv } from './support/csv-parse.js'
 
 let h: ApiHarness
 const tokens = new Map<string, string>()
+// every tenant read carries the watermark; its values are tested in freshness.test.ts
+const FRESHNESS = { as_of: expect.any(String), pending_changes: expect.any(Number) }
 
 beforeAll(async () => {
   h = await openApiHarness({ label: 'api_numbers', seed: 11 })
@@ -124,11 +126,12 @@ describe('every BI route equals the reference computation (H10), as JSON pages a
         '2024-02-20',
         '2024-03-12',
       ) as unknown as Row[]
-      expect(trend).toEqual({ data: expectedTrend })
+      expect(trend).toEqual({ data: expectedTrend, freshness: FRESHNESS })
       expectCsv(await csv(`/v1/campaigns/${c.id}/trend?${range}`, c.tenant_id), expectedTrend)
       const funnel = await json(`/v1/campaigns/${c.id}/funnel?${range}`, c.tenant_id)
       expect(funnel).toEqual({
         data: expectedStepFunnel(h.fixture, c.tenant_id, c.id, '2024-02-20', '2024-03-12'),
+        freshness: FRESHNESS,
       })
       const leads = expectedCampaignLeads(h.fixture, c.tenant_id, c.id) as unknown as Row[]
       leads.sort((a, b) =>
@@ -163,7 +166,7 @@ describe('every BI route equals the reference computation (H10), as JSON pages a
         '2024-01-01',
         '2024-05-01',
       ) as unknown as Row[]
-      expect(usage).toEqual({ data: expectedUsage })
+      expect(usage).toEqual({ data: expectedUsage, freshness: FRESHNESS })
       expectCsv(await csv('/v1/usage?from=2024-01-01&to=2024-05-01', id), expectedUsage)
 
       const warmup = expectedWarmupPerformance(h.fixture, id, 30, '2024-03-20') as unknown as Row[]

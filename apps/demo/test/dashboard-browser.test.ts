@@ -91,6 +91,39 @@ async function checkTenantPanels(
     }),
     campaigns.length * CAMPAIGN_NUMBERS.length,
   )
+  // every rate's 95% interval in its tooltip, and the API's insufficient-sample flag on its cell
+  const certainty = await shownCertainty(page, 'campaigns-table')
+  let flagged = 0
+  for (const c of campaigns)
+    for (const rate of ['delivery_rate', 'open_rate', 'click_rate', 'reply_rate', 'bounce_rate']) {
+      const shown = certainty.get(`${c.campaign_id}|${rate}`)
+      const lower = c[`${rate}_lower`] as number | null
+      const upper = c[`${rate}_upper`] as number | null
+      if (lower !== null && upper !== null)
+        expect(shown?.title).toContain(`95% interval ${lower.toFixed(2)}–${upper.toFixed(2)}%`)
+      expect(shown?.insufficient, `${c.campaign_id} ${rate}`).toBe(
+        c[`${rate}_insufficient_sample`] === true,
+      )
+      if (shown?.insufficient) flagged++
+    }
+  expect(flagged).toBe(
+    campaigns.reduce(
+      (n, c) => n + Object.keys(c).filter((k) => k.endsWith('_insufficient_sample') && c[k]).length,
+      0,
+    ),
+  )
+  // the freshness watermark of the tenant, from the API's responses
+  const badge = await page.$eval('#freshness', (node) => ({
+    text: node.textContent ?? '',
+    asOf: (node as HTMLElement).dataset.asOf ?? '',
+    pending: (node as HTMLElement).dataset.pending ?? '',
+  }))
+  expect(Number.isNaN(Date.parse(badge.asOf))).toBe(false)
+  expect(badge.pending).toMatch(/^\d+$/)
+  expect(badge.text).toContain('as of')
+  // the change over the period of equal length before the range (compare=previous)
+  expect(await page.textContent('[data-kpi="sent"] .kpi-change')).toMatch(/vs previous$/)
+
   const sent = campaigns.reduce((s, c) => s + (c.sent as number), 0)
   expect(shownNumber((await page.textContent('[data-kpi="sent"] .kpi-value')) ?? '')).toBe(sent)
   expect(shownNumber((await page.textContent('[data-kpi="campaigns"] .kpi-value')) ?? '')).toBe(
@@ -168,6 +201,11 @@ async function checkTenantPanels(
       warmup.filter((w) => w.category === category).length,
     )
   }
+  const warmupCertainty = await shownCertainty(page, 'warmup-table')
+  for (const w of warmup)
+    expect(warmupCertainty.get(`${w.email_account_id}|category`)?.insufficient).toBe(
+      w.insufficient_sample,
+    )
   expectSame(
     compareRows(await shownTable(page, 'warmup-table'), warmup, 'email_account_id', {
       numbers: ['avg_health_score', 'avg_progress_percentage', 'tracking_days'],
@@ -193,6 +231,21 @@ async function checkTenantPanels(
     }),
     usage.data.length * 8,
   )
+}
+
+/** Per row and field (`id|field`): a cell's tooltip and whether it is marked insufficient. */
+async function shownCertainty(page: Page, tableId: string) {
+  const cells = await page.$$eval(`#${tableId} tbody tr[data-id] td[data-field]`, (tds) =>
+    tds.map((td) => {
+      const cell = td as HTMLElement
+      const row = cell.closest('tr') as HTMLElement
+      return [
+        `${row.dataset.id}|${cell.dataset.field}`,
+        { title: cell.title, insufficient: cell.dataset.insufficient === 'true' },
+      ] as const
+    }),
+  )
+  return new Map(cells)
 }
 
 describe('the dashboard in Chromium', () => {

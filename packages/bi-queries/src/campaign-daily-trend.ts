@@ -13,13 +13,14 @@ import {
   toRates,
 } from './email-metrics.js'
 import { toCount } from './numeric-values.js'
+import { type RateUncertainty, rateUncertainty } from './rate-uncertainty.js'
 
 export interface CampaignDailyTrendParams extends DateRange {
   tenantId: string
   campaignId: string
 }
 
-export interface CampaignDayRow extends EmailCounts, EmailRates {
+export interface CampaignDayRow extends EmailCounts, EmailRates, RateUncertainty {
   day: string
   completed_leads: number
 }
@@ -59,10 +60,14 @@ export async function campaignDailyTrend(
     ])
     .orderBy('days.day')
   const rows = await days.execute()
-  return rows.map((r) => ({
-    day: r.day,
-    ...toCounts(r as unknown as RawCounts),
-    completed_leads: toCount(r.completed_leads),
-    ...toRates(r as unknown as RawRates),
-  }))
+  return rows.map((r) => {
+    const counts = toCounts(r as unknown as RawCounts)
+    return {
+      day: r.day,
+      ...counts,
+      completed_leads: toCount(r.completed_leads),
+      ...toRates(r as unknown as RawRates),
+      ...rateUncertainty(counts),
+    }
+  })
 }

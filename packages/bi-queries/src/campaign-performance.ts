@@ -15,6 +15,8 @@ import { listFingerprint } from './keyset-cursor.js'
 import { keysetPage, type SortColumn } from './keyset-page.js'
 import { toCount } from './numeric-values.js'
 import type { Page, PageRequest } from './page.js'
+import { MIN_SAMPLE_SIZE, type RateUncertainty, rateUncertainty } from './rate-uncertainty.js'
+import { wilsonLowerSql } from './wilson-interval.js'
 
 /** Orders of the campaign performance list; each ends with campaign_id, so pages are stable. */
 export const CAMPAIGN_PERFORMANCE_SORTS = {
@@ -41,7 +43,7 @@ export interface CampaignPerformanceParams extends DateRange, PageRequest {
   sort?: CampaignPerformanceSort | undefined
 }
 
-export interface CampaignPerformanceRow extends EmailCounts, EmailRates {
+export interface CampaignPerformanceRow extends EmailCounts, EmailRates, RateUncertainty {
   campaign_id: string
   /** null when the campaign no longer exists in the source */
   campaign_name: string | null
@@ -55,9 +57,13 @@ export interface CampaignPerformanceRow extends EmailCounts, EmailRates {
   last_day: string
   /** 1 = most emails sent in the range; ties share a rank */
   volume_rank: number
-  /** 1 = highest open rate; campaigns without a rate rank last */
+  /**
+   * 1 = best open rate, judged by the lower bound of its 95% Wilson interval, campaigns with an
+   * insufficient sample (delivered below MIN_SAMPLE_SIZE) after all the others: a rate from a few
+   * sends does not outrank a solid one. Ties share a rank; campaigns without a rate rank last.
+   */
   open_rate_rank: number
-  /** 1 = highest reply rate; campaigns without a rate rank last */
+  /** 1 = best reply rate, ranked as open_rate_rank */
   reply_rate_rank: number
 }
 
@@ -100,8 +106,14 @@ export async function campaignPerformance(
       'c.name as campaign_name',
       sql<string>`coalesce(c.status, p.status)`.as('current_status'),
       sql<string>`rank() over (order by p.sent desc)`.as('volume_rank'),
-      sql<string>`rank() over (order by p.open_rate desc nulls last)`.as('open_rate_rank'),
-      sql<string>`rank() over (order by p.reply_rate desc nulls last)`.as('reply_rate_rank'),
+      // too small a sample ranks after every solid one, whatever its bound: a lower bound alone
+      // still puts 1 reply of 1 (20.65%) above a solid 15%
+      sql<string>`rank() over (order by p.delivered < ${MIN_SAMPLE_SIZE},
+        ${wilsonLowerSql(sql`p.opened_tracked`, sql`p.delivered`)} desc nulls last)`.as(
+        'open_rate_rank',
+      ),
+      sql<string>`rank() over (order by p.delivered < ${MIN_SAMPLE_SIZE},
+        ${wilsonLowerSql(sql`p.replied`, sql`p.delivered`)} desc nulls last)`.as('reply_rate_rank'),
     ])
   const page = await keysetPage(
     db,
@@ -112,20 +124,24 @@ export async function campaignPerformance(
   )
   return {
     nextCursor: page.nextCursor,
-    rows: page.rows.map((r) => ({
-      campaign_id: r.campaign_id,
-      campaign_name: r.campaign_name,
-      company_id: r.company_id,
-      status: r.current_status,
-      ...toCounts(r as RawCounts),
-      completed_leads: toCount(r.completed_leads),
-      ...toRates(r as RawRates),
-      active_days: toCount(r.active_days),
-      first_day: r.first_day,
-      last_day: r.last_day,
-      volume_rank: toCount(r.volume_rank),
-      open_rate_rank: toCount(r.open_rate_rank),
-      reply_rate_rank: toCount(r.reply_rate_rank),
-    })),
+    rows: page.rows.map((r) => {
+      const counts = toCounts(r as RawCounts)
+      return {
+        campaign_id: r.campaign_id,
+        campaign_name: r.campaign_name,
+        company_id: r.company_id,
+        status: r.current_status,
+        ...counts,
+        completed_leads: toCount(r.completed_leads),
+        ...toRates(r as RawRates),
+        ...rateUncertainty(counts),
+        active_days: toCount(r.active_days),
+        first_day: r.first_day,
+        last_day: r.last_day,
+        volume_rank: toCount(r.volume_rank),
+        open_rate_rank: toCount(r.open_rate_rank),
+        reply_rate_rank: toCount(r.reply_rate_rank),
+      }
+    }),
   }
 }

@@ -40,6 +40,7 @@ export {
   type EmailRates,
   RATE_COLUMNS,
 } from './email-metrics.js'
+export { type TenantFreshness, tenantFreshness } from './freshness.js'
 export {
   MAILBOX_SORTS,
   MAILBOX_WARMUP_FILTERS,
@@ -50,7 +51,24 @@ export {
   mailboxes,
 } from './mailboxes.js'
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type Page, type PageRequest } from './page.js'
+export {
+  type ComparisonScope,
+  comparePeriods,
+  type MetricChange,
+  metricChange,
+  type PeriodComparison,
+  previousPeriod,
+} from './period-comparison.js'
 export { InvalidCursorError, InvalidQueryError } from './query-errors.js'
+export {
+  MIN_SAMPLE_SIZE,
+  percentOf,
+  RATE_DEFINITIONS,
+  type RateColumn,
+  type RateUncertainty,
+  rateUncertainty,
+  UNCERTAINTY_COLUMNS,
+} from './rate-uncertainty.js'
 export { type StepFunnelParams, type StepFunnelRow, stepFunnel } from './step-funnel.js'
 export {
   SYSTEM_EVENT_SEVERITIES,
@@ -71,3 +89,4 @@ export {
   type WarmupPerformanceSort,
   warmupPerformance,
 } from './warmup-performance.js'
+export { type Interval, wilsonInterval, wilsonLowerSql, Z_95 } from './wilson-interval.js'

@@ -15,6 +15,7 @@ import { listFingerprint } from './keyset-cursor.js'
 import { keysetPage, type SortColumn } from './keyset-page.js'
 import { toCount } from './numeric-values.js'
 import type { Page, PageRequest } from './page.js'
+import { MIN_SAMPLE_SIZE, type RateUncertainty, rateUncertainty } from './rate-uncertainty.js'
 
 export const MAILBOX_SORTS = {
   address: [
@@ -45,7 +46,7 @@ export interface MailboxesParams extends DateRange, PageRequest {
   sort?: MailboxSort | undefined
 }
 
-export interface MailboxRow extends EmailCounts, EmailRates {
+export interface MailboxRow extends EmailCounts, EmailRates, RateUncertainty {
   email_account_id: string
   address: string
   domain_id: string
@@ -58,6 +59,13 @@ export interface MailboxRow extends EmailCounts, EmailRates {
   /** the last day in the range with activity, and its values; null without activity */
   last_active_day: string | null
   health_score: number | null
+  /**
+   * emails (campaign and warmup) behind health_score: those sent in the 7 days ending
+   * last_active_day; null without activity
+   */
+  health_sample_sent: number | null
+  /** health_sample_sent is below MIN_SAMPLE_SIZE: too few sends to judge; null without activity */
+  health_insufficient_sample: boolean | null
   campaign_status: string | null
   /** warmup progress on the last warmup day in the range; null without warmup sends */
   warmup_progress_percentage: number | null
@@ -110,6 +118,18 @@ export async function mailboxes(
           .as('latest'),
       (join) => join.onTrue(),
     )
+    // the 7 days of sends the latest health score was computed over (contract §3)
+    .leftJoinLateral(
+      (eb) =>
+        eb
+          .selectFrom('mailbox_analytics as m')
+          .whereRef('m.email_account_id', '=', 'ea.id')
+          .where('m.tenant_id', '=', tenantId)
+          .where(sql<boolean>`m.day > latest.day - 7 and m.day <= latest.day`)
+          .select(sql<string | null>`sum(m.current_volume)`.as('health_sample_sent'))
+          .as('health'),
+      (join) => join.onTrue(),
+    )
     .leftJoinLateral(
       (eb) =>
         eb
@@ -143,6 +163,7 @@ export async function mailboxes(
       ...rateColumns((c) => sql`${sql.ref(`agg.${c}`)}`),
       'latest.day as last_active_day',
       'latest.health_score',
+      'health.health_sample_sent',
       'latest.campaign_status',
       'warmup.progress_percentage as warmup_progress_percentage',
       sql<number>`coalesce(latest.health_score, 101)`.as('health_sort'),
@@ -159,19 +180,26 @@ export async function mailboxes(
   )
   return {
     nextCursor: page.nextCursor,
-    rows: page.rows.map((r) => ({
-      email_account_id: r.email_account_id,
-      address: r.address,
-      domain_id: r.domain_id,
-      warmup_status: r.warmup_status,
-      active_days: toCount(r.active_days),
-      total_volume: toCount(r.total_volume),
-      ...toCounts(r as unknown as RawCounts),
-      ...toRates(r as unknown as RawRates),
-      last_active_day: r.last_active_day,
-      health_score: r.health_score,
-      campaign_status: r.campaign_status,
-      warmup_progress_percentage: r.warmup_progress_percentage,
-    })),
+    rows: page.rows.map((r) => {
+      const counts = toCounts(r as unknown as RawCounts)
+      const sample = r.health_sample_sent === null ? null : toCount(r.health_sample_sent)
+      return {
+        email_account_id: r.email_account_id,
+        address: r.address,
+        domain_id: r.domain_id,
+        warmup_status: r.warmup_status,
+        active_days: toCount(r.active_days),
+        total_volume: toCount(r.total_volume),
+        ...counts,
+        ...toRates(r as unknown as RawRates),
+        ...rateUncertainty(counts),
+        last_active_day: r.last_active_day,
+        health_score: r.health_score,
+        health_sample_sent: sample,
+        health_insufficient_sample: sample === null ? null : sample < MIN_SAMPLE_SIZE,
+        campaign_status: r.campaign_status,
+        warmup_progress_percentage: r.warmup_progress_percentage,
+      }
+    }),
   }
 }

@@ -15,13 +15,14 @@ import {
   toRates,
 } from './email-metrics.js'
 import { toCount, toDecimal } from './numeric-values.js'
+import { type RateUncertainty, rateUncertainty } from './rate-uncertainty.js'
 
 export interface StepFunnelParams extends DateRange {
   tenantId: string
   campaignId: string
 }
 
-export interface StepFunnelRow extends EmailCounts, EmailRates {
+export interface StepFunnelRow extends EmailCounts, EmailRates, RateUncertainty {
   sequence_step_id: string
   step_number: number
   /** sent by this step as a percentage of sent by the first step; null when that sent none */
@@ -81,12 +82,16 @@ export async function stepFunnel(
     .orderBy('f.step_number')
     .orderBy('f.sequence_step_id')
     .execute()
-  return rows.map((r) => ({
-    sequence_step_id: r.sequence_step_id,
-    step_number: toCount(r.step_number),
-    ...toCounts(r as unknown as RawCounts),
-    ...toRates(r as unknown as RawRates),
-    share_of_first_step: toDecimal(r.share_of_first_step),
-    conversion_from_previous: toDecimal(r.conversion_from_previous),
-  }))
+  return rows.map((r) => {
+    const counts = toCounts(r as unknown as RawCounts)
+    return {
+      sequence_step_id: r.sequence_step_id,
+      step_number: toCount(r.step_number),
+      ...counts,
+      ...toRates(r as unknown as RawRates),
+      ...rateUncertainty(counts),
+      share_of_first_step: toDecimal(r.share_of_first_step),
+      conversion_from_previous: toDecimal(r.conversion_from_previous),
+    }
+  })
 }

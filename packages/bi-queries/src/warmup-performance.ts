@@ -6,6 +6,7 @@ import { keysetPage, type SortColumn } from './keyset-page.js'
 import { toCount, toDecimal } from './numeric-values.js'
 import type { Page, PageRequest } from './page.js'
 import { InvalidQueryError } from './query-errors.js'
+import { MIN_SAMPLE_SIZE } from './rate-uncertainty.js'
 import { tenantToday } from './tenant-today.js'
 
 export const WARMUP_PERFORMANCE_SORTS = {
@@ -56,6 +57,10 @@ export interface WarmupPerformanceRow {
   avg_daily_progress_increase: number
   /** of the exact average health score: ≥ 80 Excellent, ≥ 60 Good, ≥ 40 Fair, else Poor */
   category: WarmupCategory
+  /** warmup emails sent in the window: the sample behind the health scores and the category */
+  warmup_sent: number
+  /** warmup_sent is below MIN_SAMPLE_SIZE: the category is too little data to judge */
+  insufficient_sample: boolean
 }
 
 export interface WarmupPerformancePage extends Page<WarmupPerformanceRow> {
@@ -92,6 +97,7 @@ export async function warmupPerformance(
     .select([
       'w.email_account_id',
       sql<string>`count(*)`.as('tracking_days'),
+      sql<string>`sum(w.sent)`.as('warmup_sent'),
       sql<string>`min(w.day)`.as('first_day'),
       sql<string>`max(w.day)`.as('last_day'),
       sql<string>`round(avg(w.health_score), 2)`.as('avg_health_score'),
@@ -143,6 +149,8 @@ export async function warmupPerformance(
       avg_delivery_rate: toDecimal(r.avg_delivery_rate),
       avg_daily_progress_increase: toDecimal(r.avg_daily_progress_increase) as number,
       category: r.category,
+      warmup_sent: toCount(r.warmup_sent),
+      insufficient_sample: toCount(r.warmup_sent) < MIN_SAMPLE_SIZE,
     })),
   }
 }

@@ -7,6 +7,7 @@ import {
   campaignDailyTrend,
   campaignLeads,
   campaignPerformance,
+  comparePeriods,
   LEAD_STATUSES,
   stepFunnel,
 } from '@penguinmails/bi-queries'
@@ -14,6 +15,7 @@ import type { AppEnv } from '../app-env.js'
 import type { AppContext } from '../context.js'
 import {
   checkRange,
+  compareField,
   dateRangeFields,
   formatField,
   identifier,
@@ -50,6 +52,7 @@ export function registerCampaignRoutes(app: OpenAPIHono<AppEnv>, context: AppCon
         ...dateRangeFields,
         ...pageFields,
         ...formatField,
+        ...compareField,
         sort: sortField(performanceSorts, 'volume'),
       })
       .superRefine(checkRange),
@@ -65,6 +68,13 @@ export function registerCampaignRoutes(app: OpenAPIHono<AppEnv>, context: AppCon
         limit,
         cursor,
       }),
+    compare: (trx, { tenantId, query }) =>
+      comparePeriods(trx, {
+        tenantId,
+        from: query.from,
+        to: query.to,
+        scope: { kind: 'campaigns' },
+      }),
   })
 
   registerTenantRead(app, context, {
@@ -74,7 +84,9 @@ export function registerCampaignRoutes(app: OpenAPIHono<AppEnv>, context: AppCon
     summary: 'Daily trend of one campaign',
     description:
       'One row per day of [from, to), days without sends included with zero counts and null rates.',
-    query: z.strictObject({ ...dateRangeFields, ...formatField }).superRefine(checkRange),
+    query: z
+      .strictObject({ ...dateRangeFields, ...formatField, ...compareField })
+      .superRefine(checkRange),
     params: campaignPath,
     row: CampaignDayRowSchema,
     paginated: false,
@@ -88,6 +100,13 @@ export function registerCampaignRoutes(app: OpenAPIHono<AppEnv>, context: AppCon
       })
       return rows && { rows }
     },
+    compare: (trx, { tenantId, query, params }) =>
+      comparePeriods(trx, {
+        tenantId,
+        from: query.from,
+        to: query.to,
+        scope: { kind: 'campaigns', campaignId: params.campaignId },
+      }),
   })
 
   registerTenantRead(app, context, {
@@ -97,7 +116,9 @@ export function registerCampaignRoutes(app: OpenAPIHono<AppEnv>, context: AppCon
     summary: 'Sequence step funnel of one campaign',
     description:
       'The campaign steps in order with their counts and rates over [from, to), each step’s sends as a share of the first step and of the previous one.',
-    query: z.strictObject({ ...dateRangeFields, ...formatField }).superRefine(checkRange),
+    query: z
+      .strictObject({ ...dateRangeFields, ...formatField, ...compareField })
+      .superRefine(checkRange),
     params: campaignPath,
     row: StepFunnelRowSchema,
     paginated: false,
@@ -111,6 +132,13 @@ export function registerCampaignRoutes(app: OpenAPIHono<AppEnv>, context: AppCon
       })
       return rows && { rows }
     },
+    compare: (trx, { tenantId, query, params }) =>
+      comparePeriods(trx, {
+        tenantId,
+        from: query.from,
+        to: query.to,
+        scope: { kind: 'campaigns', campaignId: params.campaignId },
+      }),
   })
 
   registerTenantRead(app, context, {

@@ -1,4 +1,9 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi'
+import {
+  type PeriodComparison,
+  type TenantFreshness,
+  tenantFreshness,
+} from '@penguinmails/bi-queries'
 import type { DB } from '@penguinmails/schema'
 import type { Context } from 'hono'
 import { accepts } from 'hono/accepts'
@@ -8,11 +13,12 @@ import { bearerAuth } from '../auth/bearer-auth.js'
 import type { RoleClaim } from '../auth/principal.js'
 import type { AppContext } from '../context.js'
 import { csvResponse } from '../csv-stream.js'
+import { FRESHNESS_HEADERS, freshnessHeaders } from '../freshness-headers.js'
 import { ProblemError, problem } from '../problem.js'
 import { rateLimit } from '../rate-limit.js'
 import { auditRejectedAdminRequests, scopedRead } from '../read-scope.js'
 import { DEFAULT_API_PAGE_SIZE } from '../schemas/query-parameters.js'
-import { ProblemSchema } from '../schemas/row-schemas.js'
+import { FreshnessSchema, PeriodComparisonSchema, ProblemSchema } from '../schemas/row-schemas.js'
 
 /** CSV exports walk a list in steps this large, in one transaction. */
 const EXPORT_PAGE_SIZE = 1000
@@ -52,6 +58,15 @@ export interface ReadDefinition<Q extends AnyObject, P extends AnyObject> {
   resourceId?: (params: z.output<P>) => string | undefined
   /** null: the path names something the tenant does not have (404) */
   read(trx: Transaction<DB>, input: ReadInput<z.output<Q>, z.output<P>>): Promise<ReadResult | null>
+  /**
+   * With `compare=previous` (the query schema must have compareField): the range's totals against
+   * the period of equal length before it, in the read's transaction, after the read.
+   */
+  compare?(
+    trx: Transaction<DB>,
+    input: ReadInput<z.output<Q>, z.output<P>>,
+    result: ReadResult,
+  ): Promise<PeriodComparison>
 }
 
 const problemContent = (description: string) => ({
@@ -126,6 +141,8 @@ function register<Q extends AnyObject, P extends AnyObject>(
           }
         : {}),
       ...def.extra,
+      ...(variant.tenant !== 'none' ? { freshness: FreshnessSchema } : {}),
+      ...(def.compare ? { comparison: PeriodComparisonSchema.optional() } : {}),
     })
     .openapi(`${pascal(def.name)}Response`)
   const route = createRoute({
@@ -149,6 +166,7 @@ function register<Q extends AnyObject, P extends AnyObject>(
     responses: {
       200: {
         description: 'the rows, as JSON, or all of them streamed as CSV',
+        ...(variant.tenant !== 'none' ? { headers: FRESHNESS_HEADERS } : {}),
         content: {
           'application/json': { schema: envelope },
           'text/csv': {
@@ -168,6 +186,7 @@ function register<Q extends AnyObject, P extends AnyObject>(
   const columns = Object.keys(def.row.shape)
   app.openapi(route, async (c) => {
     const query = c.req.valid('query' as never) as z.output<Q> & {
+      compare?: 'previous'
       format?: string
       limit?: number
       cursor?: string
@@ -200,33 +219,58 @@ function register<Q extends AnyObject, P extends AnyObject>(
       limit,
       cursor,
     })
+    // read first, in the data's transaction: a drain committing in between makes the data only
+    // fresher than the watermark says
+    const watermark = (trx: Transaction<DB>) =>
+      tenantId === null ? Promise.resolve(undefined) : tenantFreshness(trx, tenantId)
     if (!wantsCsv(c, query.format)) {
-      const result = await scopedRead(c, context, { ...target, action: 'read' }, async (trx) => {
-        await requireTenant(trx)
-        const found = await def.read(trx, input(query.limit ?? DEFAULT_API_PAGE_SIZE, query.cursor))
-        if (found === null) throw notFound(idKinds(pathParams))
-        return found
-      })
+      const { found, freshness, comparison } = await scopedRead(
+        c,
+        context,
+        { ...target, action: 'read' },
+        async (trx) => {
+          await requireTenant(trx)
+          const freshness = await watermark(trx)
+          const pageInput = input(query.limit ?? DEFAULT_API_PAGE_SIZE, query.cursor)
+          const found = await def.read(trx, pageInput)
+          if (found === null) throw notFound(idKinds(pathParams))
+          const comparison =
+            query.compare === 'previous' && def.compare
+              ? await def.compare(trx, pageInput, found)
+              : undefined
+          return { found, freshness, comparison }
+        },
+      )
+      for (const [name, value] of Object.entries(freshnessHeaders(freshness))) c.header(name, value)
       return c.json(
         {
-          data: result.rows,
-          ...(def.paginated ? { next_cursor: result.nextCursor ?? null } : {}),
-          ...result.extra,
+          data: found.rows,
+          ...(def.paginated ? { next_cursor: found.nextCursor ?? null } : {}),
+          ...found.extra,
+          ...(freshness ? { freshness } : {}),
+          ...(comparison ? { comparison } : {}),
         },
         200,
       )
     }
-    return csvResponse(columns, def.name, context.logger, (emit) =>
-      scopedRead(c, context, { ...target, action: 'export' }, async (trx) => {
-        await requireTenant(trx)
-        let cursor = query.cursor
-        do {
-          const found = await def.read(trx, input(EXPORT_PAGE_SIZE, cursor))
-          if (found === null) throw notFound(idKinds(pathParams))
-          await emit(found.rows as Record<string, unknown>[])
-          cursor = def.paginated ? (found.nextCursor ?? undefined) : undefined
-        } while (cursor !== undefined)
-      }),
+    let csvFreshness: TenantFreshness | undefined
+    return csvResponse(
+      columns,
+      def.name,
+      context.logger,
+      (emit) =>
+        scopedRead(c, context, { ...target, action: 'export' }, async (trx) => {
+          await requireTenant(trx)
+          csvFreshness = await watermark(trx)
+          let cursor = query.cursor
+          do {
+            const found = await def.read(trx, input(EXPORT_PAGE_SIZE, cursor))
+            if (found === null) throw notFound(idKinds(pathParams))
+            await emit(found.rows as Record<string, unknown>[])
+            cursor = def.paginated ? (found.nextCursor ?? undefined) : undefined
+          } while (cursor !== undefined)
+        }),
+      () => freshnessHeaders(csvFreshness),
     ) as never
   })
 }

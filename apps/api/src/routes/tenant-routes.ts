@@ -1,5 +1,6 @@
 import { type OpenAPIHono, z } from '@hono/zod-openapi'
 import {
+  comparePeriods,
   MAILBOX_SORTS,
   MAILBOX_WARMUP_FILTERS,
   type MailboxSort,
@@ -14,6 +15,7 @@ import type { AppContext } from '../context.js'
 import {
   calendarDate,
   checkRange,
+  compareField,
   dateRangeFields,
   daysField,
   formatField,
@@ -42,13 +44,23 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, context: AppConte
     summary: 'Usage per billing period',
     description:
       'The billing periods (calendar months in the tenant time zone) overlapping [from, to): emails, mailboxes, domains, campaigns, leads and warmups used, emails per mailbox and per campaign, the month before’s emails and month-over-month growth.',
-    query: z.strictObject({ ...dateRangeFields, ...formatField }).superRefine(checkRange),
+    query: z
+      .strictObject({ ...dateRangeFields, ...formatField, ...compareField })
+      .superRefine(checkRange),
     params: noPath,
     row: TenantUsageRowSchema,
     paginated: false,
     read: async (trx, { tenantId, query }) => ({
       rows: await tenantUsage(trx, { tenantId, from: query.from, to: query.to }),
     }),
+    // campaign emails by day: the range's own days, whatever months they cut through
+    compare: (trx, { tenantId, query }) =>
+      comparePeriods(trx, {
+        tenantId,
+        from: query.from,
+        to: query.to,
+        scope: { kind: 'campaigns' },
+      }),
   })
 
   registerTenantRead(app, context, {
@@ -65,6 +77,7 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, context: AppConte
       ).optional(),
       ...pageFields,
       ...formatField,
+      ...compareField,
       sort: sortField(warmupSorts, 'email_account_id'),
     }),
     params: noPath,
@@ -89,6 +102,13 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, context: AppConte
         extra: { from: page.from, to: page.to },
       }
     },
+    compare: (trx, { tenantId }, result) =>
+      comparePeriods(trx, {
+        tenantId,
+        from: result.extra?.from as string,
+        to: result.extra?.to as string,
+        scope: { kind: 'warmup' },
+      }),
   })
 
   registerTenantRead(app, context, {
@@ -103,6 +123,7 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, context: AppConte
         ...dateRangeFields,
         ...pageFields,
         ...formatField,
+        ...compareField,
         warmup_status: z
           .enum(MAILBOX_WARMUP_FILTERS)
           .optional()
@@ -122,6 +143,14 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, context: AppConte
         sort: query.sort,
         limit,
         cursor,
+      }),
+    // all the tenant's mailboxes, whatever the warmup_status filter
+    compare: (trx, { tenantId, query }) =>
+      comparePeriods(trx, {
+        tenantId,
+        from: query.from,
+        to: query.to,
+        scope: { kind: 'mailboxes' },
       }),
   })
 }

@@ -84,3 +84,10 @@ export const textFilter = (description: string) =>
 
 export const identifier = (description: string) =>
   z.string().min(1).max(200).openapi({ description })
+
+export const compareField = {
+  compare: z.enum(['previous']).optional().openapi({
+    description:
+      'previous: also return `comparison`, the range’s totals against the period of equal length just before it, with the change, absolute and relative (JSON only)',
+  }),
+}

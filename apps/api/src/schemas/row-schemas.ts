@@ -7,8 +7,11 @@ import {
   type CampaignPerformanceRow,
   LEAD_STATUSES,
   type MailboxRow,
+  MIN_SAMPLE_SIZE,
+  type PeriodComparison,
   type StepFunnelRow,
   type SystemEventRow,
+  type TenantFreshness,
   type TenantUsageRow,
   TIME_CATEGORIES,
   WARMUP_CATEGORIES,
@@ -28,6 +31,37 @@ const percent = (description: string) =>
     })
 const day = z.string().openapi({ format: 'date', example: '2024-03-01' })
 const instant = z.string().openapi({ format: 'date-time' })
+
+const bound = (rate: string, side: 'lower' | 'upper') =>
+  z
+    .number()
+    .nullable()
+    .openapi({
+      description: `${side} bound of the 95% Wilson score interval of ${rate}, percent with 2 decimals; null with the rate`,
+    })
+const insufficient = (denominator: string) =>
+  z.boolean().openapi({
+    description: `${denominator} (the rate's denominator) is below ${MIN_SAMPLE_SIZE}: too few emails to trust the rate`,
+  })
+
+// every rate's 95% Wilson interval and sample flag (docs/metrics.md)
+const uncertainty = {
+  delivery_rate_lower: bound('delivery_rate', 'lower'),
+  delivery_rate_upper: bound('delivery_rate', 'upper'),
+  delivery_rate_insufficient_sample: insufficient('sent'),
+  open_rate_lower: bound('open_rate', 'lower'),
+  open_rate_upper: bound('open_rate', 'upper'),
+  open_rate_insufficient_sample: insufficient('delivered'),
+  click_rate_lower: bound('click_rate', 'lower'),
+  click_rate_upper: bound('click_rate', 'upper'),
+  click_rate_insufficient_sample: insufficient('delivered'),
+  reply_rate_lower: bound('reply_rate', 'lower'),
+  reply_rate_upper: bound('reply_rate', 'upper'),
+  reply_rate_insufficient_sample: insufficient('delivered'),
+  bounce_rate_lower: bound('bounce_rate', 'lower'),
+  bounce_rate_upper: bound('bounce_rate', 'upper'),
+  bounce_rate_insufficient_sample: insufficient('sent'),
+}
 
 const counts = {
   sent: count('emails sent (sent_at set)'),
@@ -57,12 +91,17 @@ export const CampaignPerformanceRowSchema = z
     ...counts,
     completed_leads: count('distinct leads sent the final step'),
     ...rates,
+    ...uncertainty,
     active_days: count('days in the range with sends'),
     first_day: day,
     last_day: day,
     volume_rank: count('1 = most emails sent; ties share a rank'),
-    open_rate_rank: count('1 = highest open rate; no rate ranks last'),
-    reply_rate_rank: count('1 = highest reply rate; no rate ranks last'),
+    open_rate_rank: count(
+      '1 = highest lower bound of the open rate’s 95% Wilson interval (so few sends do not top the list); no rate ranks last',
+    ),
+    reply_rate_rank: count(
+      '1 = highest lower bound of the reply rate’s 95% Wilson interval (1 reply of 1 does not top the list); no rate ranks last',
+    ),
   })
   .openapi('CampaignPerformanceRow') satisfies z.ZodType<CampaignPerformanceRow>
 
@@ -72,6 +111,7 @@ export const CampaignDayRowSchema = z
     ...counts,
     completed_leads: count('distinct leads sent the final step'),
     ...rates,
+    ...uncertainty,
   })
   .openapi('CampaignDayRow') satisfies z.ZodType<CampaignDayRow>
 
@@ -81,6 +121,7 @@ export const StepFunnelRowSchema = z
     step_number: z.number().int(),
     ...counts,
     ...rates,
+    ...uncertainty,
     share_of_first_step: percent('sent / sent by the first step'),
     conversion_from_previous: percent('sent / sent by the previous step'),
   })
@@ -131,6 +172,10 @@ export const WarmupPerformanceRowSchema = z
     avg_delivery_rate: z.number().nullable(),
     avg_daily_progress_increase: z.number(),
     category: z.enum(WARMUP_CATEGORIES),
+    warmup_sent: count('warmup emails sent in the window: the sample behind the category'),
+    insufficient_sample: z.boolean().openapi({
+      description: `warmup_sent is below ${MIN_SAMPLE_SIZE}: too few sends to judge the category`,
+    }),
   })
   .openapi('WarmupPerformanceRow') satisfies z.ZodType<WarmupPerformanceRow>
 
@@ -144,8 +189,19 @@ export const MailboxRowSchema = z
     total_volume: count('all emails sent in the range, campaign and warmup'),
     ...counts,
     ...rates,
+    ...uncertainty,
     last_active_day: day.nullable(),
     health_score: z.number().int().nullable(),
+    health_sample_sent: z.number().int().nonnegative().nullable().openapi({
+      description:
+        'emails (campaign and warmup) the health score is computed over: the 7 days ending last_active_day',
+    }),
+    health_insufficient_sample: z
+      .boolean()
+      .nullable()
+      .openapi({
+        description: `health_sample_sent is below ${MIN_SAMPLE_SIZE}: too few sends to judge the health score; null without activity`,
+      }),
     campaign_status: z.string().nullable(),
     warmup_progress_percentage: z.number().int().nullable(),
   })
@@ -222,3 +278,41 @@ export const ProblemSchema = z
       .optional(),
   })
   .openapi('Problem', { description: 'RFC 9457 problem details' })
+
+export const FreshnessSchema = z
+  .object({
+    as_of: instant.openapi({
+      description:
+        'the tenant’s analytics reflect every source change recorded before this instant: the oldest change not yet applied, or the time of the read when none waits',
+    }),
+    pending_changes: count('source changes recorded but not yet applied to the analytics'),
+  })
+  .openapi('Freshness', {
+    description: 'the freshness watermark, from the change tracking (analytics_dirty_keys)',
+  }) satisfies z.ZodType<TenantFreshness>
+
+export const PeriodComparisonSchema = z
+  .object({
+    from: day,
+    to: day,
+    previous_from: day,
+    previous_to: day.openapi({ description: 'equals from: the periods are adjacent' }),
+    metrics: z.array(
+      z.object({
+        metric: z.string(),
+        current: z.number().nullable(),
+        previous: z.number().nullable(),
+        change: z.number().nullable().openapi({
+          description: 'current − previous; percentage points for a rate; null when either is null',
+        }),
+        relative_change: z.number().nullable().openapi({
+          description:
+            '100·(current − previous)/previous, percent with 2 decimals; null when previous is 0 or null',
+        }),
+      }),
+    ),
+  })
+  .openapi('PeriodComparison', {
+    description:
+      'with compare=previous: the totals of the range against the period of equal length just before it',
+  }) satisfies z.ZodType<PeriodComparison>

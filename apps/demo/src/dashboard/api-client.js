@@ -11,7 +11,11 @@ export class ApiError extends Error {
 /** Up to this many pages of a list are followed (MAX page size 100 each). */
 const MAX_PAGES = 20
 
-export function createApi(getToken) {
+/**
+ * `onFreshness` receives the freshness watermark (`{ as_of, pending_changes }`) of every tenant
+ * read, as the API's JSON bodies carry it.
+ */
+export function createApi(getToken, onFreshness = () => {}) {
   async function get(path, params = {}) {
     const url = new URL(path, location.origin)
     for (const [key, value] of Object.entries(params))
@@ -30,7 +34,9 @@ export function createApi(getToken) {
       }
       throw new ApiError(response.status, `${url.pathname}: ${detail}`)
     }
-    return response.json()
+    const body = await response.json()
+    if (body.freshness) onFreshness(body.freshness)
+    return body
   }
 
   /** Every row of a keyset-paginated list, up to MAX_PAGES pages; `truncated` when more remain. */

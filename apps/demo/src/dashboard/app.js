@@ -29,7 +29,21 @@ const state = {
   lastReady: '',
 }
 
-const api = createApi(() => currentToken())
+const api = createApi(() => currentToken(), showFreshness)
+
+/** The tenant's freshness watermark, from the latest tenant read. */
+function showFreshness({ as_of: asOf, pending_changes: pending }) {
+  const badge = $('freshness')
+  const at = new Date(asOf)
+  badge.dataset.asOf = asOf
+  badge.dataset.pending = String(pending)
+  badge.classList.toggle('stale', pending > 0)
+  badge.textContent =
+    pending > 0
+      ? `as of ${at.toLocaleTimeString()} · ${pending.toLocaleString('en-US')} ${pending === 1 ? 'change' : 'changes'} pending`
+      : `up to date as of ${at.toLocaleTimeString()}`
+  badge.title = `analytics reflect every source change recorded before ${at.toLocaleString()}; ${pending} waiting for the aggregator`
+}
 let trend = null
 
 function isAdmin() {
@@ -111,11 +125,11 @@ async function refresh() {
         to: range.to,
         sort: 'avg_health_score',
       }),
-      api.get(tenantPath('/usage'), range),
+      api.get(tenantPath('/usage'), { ...range, compare: 'previous' }),
       isAdmin() ? loadAdmin(generation) : null,
     ])
     if (generation !== state.generation) return
-    renderKpis($('kpis'), campaigns.rows, campaigns.truncated)
+    renderKpis($('kpis'), campaigns.rows, campaigns.truncated, usage.comparison)
     const keep = campaigns.rows.find((r) => r.campaign_id === state.selected?.campaign_id)
     state.selected = keep ?? campaigns.rows[0] ?? null
     renderCampaigns(

@@ -1,5 +1,5 @@
-import { cell, el, emptyRow, fill } from './dom.js'
-import { count, percent } from './format.js'
+import { cell, el, emptyRow, fill, rateCell } from './dom.js'
+import { count, percent, rateCertainty } from './format.js'
 
 const COUNT_FIELDS = [
   'sent',
@@ -34,7 +34,7 @@ export function renderCampaigns(tbody, rows, selectedId, onSelect) {
         cell('campaign_name', row.campaign_name ?? row.campaign_id, 'text name'),
         cell('status', row.status, `text status ${row.status}`),
         COUNT_FIELDS.map((field) => cell(field, count(row[field]))),
-        RATE_FIELDS.map((field) => cell(field, percent(row[field]))),
+        RATE_FIELDS.map((field) => rateCell(field, percent(row[field]), rateCertainty(row, field))),
         cell('open_rate_rank', count(row.open_rate_rank)),
         cell('reply_rate_rank', count(row.reply_rate_rank)),
       )

@@ -49,3 +49,19 @@ export function meterCell(field, share, label, className = '') {
     el('span', { class: 'meter-label' }, label),
   )
 }
+
+/**
+ * A rate cell: the rate as text, its 95% interval and sample in the tooltip, and the
+ * `insufficient` class (styled with a dagger) when the API flags the sample as too small.
+ */
+export function rateCell(field, text, certainty) {
+  return el(
+    'td',
+    {
+      class: certainty.insufficient ? 'insufficient' : undefined,
+      title: certainty.title,
+      dataset: certainty.insufficient ? { field, insufficient: 'true' } : { field },
+    },
+    text,
+  )
+}

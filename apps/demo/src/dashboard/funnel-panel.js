@@ -1,5 +1,5 @@
-import { cell, el, emptyRow, fill, meterCell } from './dom.js'
-import { count, percent } from './format.js'
+import { cell, el, emptyRow, fill, meterCell, rateCell } from './dom.js'
+import { count, percent, rateCertainty } from './format.js'
 
 /** The campaign's steps in order, each with a bar for its share of step 1's sends. */
 export function renderFunnel(tbody, rows) {
@@ -16,8 +16,8 @@ export function renderFunnel(tbody, rows) {
         cell('step_number', count(row.step_number)),
         cell('sent', count(row.sent)),
         meterCell('share_of_first_step', row.share_of_first_step, percent(row.share_of_first_step)),
-        cell('open_rate', percent(row.open_rate)),
-        cell('reply_rate', percent(row.reply_rate)),
+        rateCell('open_rate', percent(row.open_rate), rateCertainty(row, 'open_rate')),
+        rateCell('reply_rate', percent(row.reply_rate), rateCertainty(row, 'reply_rate')),
         cell('conversion_from_previous', percent(row.conversion_from_previous)),
       ),
     ),

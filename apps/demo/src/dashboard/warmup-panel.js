@@ -34,7 +34,13 @@ export function renderWarmup(container, tbody, rows, truncated) {
         cell('address', row.address ?? row.email_account_id, 'text mono'),
         el(
           'td',
-          { class: 'text', dataset: { field: 'category' } },
+          {
+            class: row.insufficient_sample ? 'text insufficient' : 'text',
+            title: `over ${count(row.warmup_sent)} warmup emails${row.insufficient_sample ? ' — too few to judge (fewer than 30)' : ''}`,
+            dataset: row.insufficient_sample
+              ? { field: 'category', insufficient: 'true' }
+              : { field: 'category' },
+          },
           el('span', { class: `pill ${row.category.toLowerCase()}` }, row.category),
         ),
         cell('avg_health_score', decimal(row.avg_health_score)),

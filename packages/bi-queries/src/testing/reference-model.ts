@@ -7,9 +7,11 @@ import type { CampaignPerformanceRow } from '../campaign-performance.js'
 import { formatDay, parseDay } from '../date-range.js'
 import { COUNT_COLUMNS, type EmailRates } from '../email-metrics.js'
 import type { MailboxRow } from '../mailboxes.js'
+import { MIN_SAMPLE_SIZE, type RateUncertainty, rateUncertainty } from '../rate-uncertainty.js'
 import type { StepFunnelRow } from '../step-funnel.js'
 import type { TenantUsageRow } from '../tenant-usage.js'
 import type { WarmupPerformanceRow } from '../warmup-performance.js'
+import { wilsonInterval } from '../wilson-interval.js'
 import type { AnalyticsFixture, Counts } from './analytics-fixture.js'
 import { average, averageOfRates, ranks, rate, roundRatio } from './reference-arithmetic.js'
 
@@ -29,13 +31,14 @@ function add(total: Counts, row: Counts): Counts {
   return total
 }
 
-export function rates(c: Counts): EmailRates {
+export function rates(c: Counts): EmailRates & RateUncertainty {
   return {
     delivery_rate: rate(c.delivered, c.sent),
     open_rate: rate(c.opened_tracked, c.delivered),
     click_rate: rate(c.clicked_tracked, c.delivered),
     reply_rate: rate(c.replied, c.delivered),
     bounce_rate: rate(c.bounced, c.sent),
+    ...rateUncertainty(c),
   }
 }
 
@@ -76,8 +79,22 @@ export function expectedCampaignPerformance(
     }
   })
   const volume = ranks(rows, (a, b) => a.sent > b.sent)
-  const open = ranks(rows, (a, b) => higher(a.open_rate, b.open_rate))
-  const reply = ranks(rows, (a, b) => higher(a.reply_rate, b.reply_rate))
+  // rate rankings: a sufficient sample first, then the 95% Wilson lower bound, unrounded
+  const better = (
+    a: CampaignPerformanceRow,
+    b: CampaignPerformanceRow,
+    x: 'opened_tracked' | 'replied',
+  ) => {
+    const smallA = a.delivered < MIN_SAMPLE_SIZE
+    const smallB = b.delivered < MIN_SAMPLE_SIZE
+    if (smallA !== smallB) return smallB
+    return higher(
+      wilsonInterval(a[x], a.delivered)?.lower ?? null,
+      wilsonInterval(b[x], b.delivered)?.lower ?? null,
+    )
+  }
+  const open = ranks(rows, (a, b) => better(a, b, 'opened_tracked'))
+  const reply = ranks(rows, (a, b) => better(a, b, 'replied'))
   rows.forEach((r, i) => {
     r.volume_rank = volume[i] as number
     r.open_rate_rank = open[i] as number
@@ -208,6 +225,8 @@ export function expectedWarmupPerformance(
         BigInt(lastRow.progress_percentage - firstRow.progress_percentage),
         BigInt((parseDay(lastRow.day) as number) - (parseDay(firstRow.day) as number)),
       ) as number,
+      warmup_sent: sorted.reduce((t, r) => t + r.sent, 0),
+      insufficient_sample: sorted.reduce((t, r) => t + r.sent, 0) < MIN_SAMPLE_SIZE,
       category:
         healthSum >= 80 * n
           ? 'Excellent'
@@ -244,6 +263,17 @@ export function expectedMailboxes(
         )
         .sort((a, b) => byText(a.day, b.day))
       const counts = days.reduce((t, r) => add(t, r), zero())
+      const healthSample = latest
+        ? f.mailboxDays
+            .filter(
+              (r) =>
+                r.tenant_id === tenantId &&
+                r.email_account_id === m.id &&
+                r.day <= latest.day &&
+                (parseDay(r.day) as number) > (parseDay(latest.day) as number) - 7,
+            )
+            .reduce((t, r) => t + r.current_volume, 0)
+        : null
       return {
         email_account_id: m.id,
         address: m.address,
@@ -257,6 +287,8 @@ export function expectedMailboxes(
         ...rates(counts),
         last_active_day: latest?.day ?? null,
         health_score: latest?.health_score ?? null,
+        health_sample_sent: healthSample,
+        health_insufficient_sample: healthSample === null ? null : healthSample < MIN_SAMPLE_SIZE,
         campaign_status: latest?.campaign_status ?? null,
         warmup_progress_percentage: warmup[warmup.length - 1]?.progress_percentage ?? null,
       }
