@@ -41,6 +41,27 @@ export {
   RATE_COLUMNS,
 } from './email-metrics.js'
 export {
+  BILLING_MEASURES,
+  type BillingMeasure,
+  EXPLAINABLE_METRICS,
+  EXPLAINABLE_TABLES,
+  type ExplainableMetric,
+  type ExplainableTable,
+} from './explain-cells.js'
+export {
+  type ExplainMetricParams,
+  explainMetric,
+  type MetricExplanation,
+  type ShownStatement,
+  type SourceEmailRow,
+} from './explain-metric.js'
+export {
+  RECONCILIATION_CHECKS,
+  type ReconciliationCheck,
+  type ReconciliationCheckName,
+  type ReconciliationPart,
+} from './explain-reconciliation.js'
+export {
   MAILBOX_SORTS,
   MAILBOX_WARMUP_FILTERS,
   type MailboxesParams,
