@@ -106,7 +106,10 @@ describe('GET /v1/explain', () => {
     const unknown = await h.get(`/v1/explain/campaigns/no-such-campaign?${range}`, member)
     expect(theirs.status).toBe(404)
     expect(theirs.headers.get('content-type')).toBe('application/problem+json')
-    const [a, b] = [await theirs.json(), await unknown.json()]
+    const [a, b] = [
+      (await theirs.json()) as Record<string, unknown>,
+      (await unknown.json()) as Record<string, unknown>,
+    ]
     expect({ ...a, instance: null }).toEqual({ ...b, instance: null })
     const foreignStep = await h.get(
       `/v1/explain/campaigns/${campaign.campaign_id}?step=${otherCampaign}-s1&${range}`,

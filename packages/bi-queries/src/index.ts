@@ -82,6 +82,23 @@ export {
 } from './system-events.js'
 export { type TenantUsageParams, type TenantUsageRow, tenantUsage } from './tenant-usage.js'
 export {
+  DEFAULT_FORECAST_WINDOW_DAYS,
+  FORECAST_METHOD,
+  type UsageForecast,
+  type UsageForecastParams,
+  type UsageForecastRow,
+  usageForecast,
+} from './usage-forecast.js'
+export {
+  type CumulativeProjection,
+  type DailyValue,
+  type LimitCrossing,
+  limitCrossing,
+  type Projection,
+  type ProjectionInput,
+  projectMonthEnd,
+} from './usage-projection.js'
+export {
   MIN_TRACKING_DAYS,
   WARMUP_CATEGORIES,
   WARMUP_PERFORMANCE_SORTS,

@@ -1,5 +1,5 @@
 import { recomputeAll } from '@penguinmails/aggregator'
-import { generateSourceData } from '@penguinmails/data-generator'
+import { type GenerateOptions, generateSourceData } from '@penguinmails/data-generator'
 import { type DB, ROLES, withTenant } from '@penguinmails/schema'
 import { createTestDatabase, type TestDatabase } from '@penguinmails/schema/testing'
 import type { Kysely, Transaction } from 'kysely'
@@ -17,7 +17,7 @@ export interface GeneratedDatabase {
  */
 export async function openGeneratedDatabase(
   label: string,
-  options: { seed: number; tenants: number; emails: number; days: number; end: string },
+  options: GenerateOptions,
 ): Promise<GeneratedDatabase> {
   const database = await createTestDatabase({ label })
   await generateSourceData(database.url(), options)
