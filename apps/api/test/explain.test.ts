@@ -101,6 +101,40 @@ describe('GET /v1/explain', () => {
     expect(usageBody.explanation.source_count).toBe(usageBody.explanation.value)
   })
 
+  it('explains a mailbox figure and a warmup figure', async () => {
+    const su = h.database.connect().db
+    const { rows } = await sql<{ m: string; w: string }>`
+      select (select email_account_id from mailbox_analytics where tenant_id = ${campaign.tenant_id}
+                 and sent > 0 order by email_account_id limit 1) as m,
+             (select email_account_id from warmup_analytics where tenant_id = ${campaign.tenant_id}
+                 order by email_account_id limit 1) as w`.execute(su)
+    const { m, w } = rows[0] as { m: string; w: string }
+    for (const url of [
+      `/v1/explain/mailboxes/${m}?metric=sent&${range}&limit=100`,
+      `/v1/explain/mailboxes/${m}?metric=current_volume&${range}&limit=100`,
+      `/v1/explain/mailboxes/${w}?warmup=true&metric=delivered&${range}&limit=100`,
+    ]) {
+      const response = await h.get(url, member)
+      expect(response.status, url).toBe(200)
+      const body = (await response.json()) as Explained
+      expect(body.explanation.value, url).toBeGreaterThan(0)
+      expect(body.explanation.source_count, url).toBe(body.explanation.value)
+      expect(
+        body.explanation.reconciliation.every((c) => c.holds),
+        url,
+      ).toBe(true)
+    }
+    const sent = (await (
+      await h.get(`/v1/explain/mailboxes/${m}?metric=sent&${range}`, member)
+    ).json()) as Explained
+    expect(sent.explanation.reconciliation.map((c) => c.check)).toContain('mailboxes_sum_to_usage')
+    const other = await h.get(
+      `/v1/explain/mailboxes/${otherCampaign.replace(/-k\d+$/, '-m1')}?${range}`,
+      member,
+    )
+    expect(other.status).toBe(404)
+  })
+
   it('answers another tenant’s campaign or step like an unknown one: 404 problem+json', async () => {
     const theirs = await h.get(`/v1/explain/campaigns/${otherCampaign}?${range}`, member)
     const unknown = await h.get(`/v1/explain/campaigns/no-such-campaign?${range}`, member)
@@ -149,6 +183,7 @@ describe('GET /v1/explain', () => {
       expect.arrayContaining([
         '/v1/explain/campaigns/{campaignId}',
         '/v1/explain/usage',
+        '/v1/explain/mailboxes/{mailboxId}',
         '/v1/admin/tenants/{tenantId}/explain/usage',
       ]),
     )

@@ -109,11 +109,14 @@ export async function reconcile(
   }
   const isCount = (COUNT_COLUMNS as readonly string[]).includes(metric)
   if ((table === 'campaign_analytics' || table === 'sequence_step_analytics') && isCount) {
-    const campaign = await sql<{ campaign_id: string }>`
-      select campaign_id from campaign_sequence_steps where tenant_id = ${tenantId} and id = ${key}`.execute(
-      db,
-    )
-    const campaignId = table === 'campaign_analytics' ? key : (campaign.rows[0]?.campaign_id ?? '')
+    const campaignId =
+      table === 'campaign_analytics'
+        ? key
+        : ((
+            await sql<{ campaign_id: string }>`
+              select campaign_id from campaign_sequence_steps
+               where tenant_id = ${tenantId} and id = ${key}`.execute(db)
+          ).rows[0]?.campaign_id ?? '')
     const steps = await sql<{ label: string; value: number }>`
       select 'step ' || s.step_number || ' (' || s.sequence_step_id || ')' as label,
              sum(${sql.ref(`s.${metric}`)}) as value

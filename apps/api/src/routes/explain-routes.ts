@@ -19,6 +19,7 @@ import type { ReadResult } from './read-route.js'
 import { registerTenantRead } from './read-route.js'
 
 const campaignMetrics = EXPLAINABLE_METRICS.campaign_analytics
+const mailboxMetrics = EXPLAINABLE_METRICS.mailbox_analytics
 
 function asResult(e: MetricExplanation | null): ReadResult | null {
   if (e === null) return null
@@ -88,6 +89,56 @@ export function registerExplainRoutes(app: OpenAPIHono<AppEnv>, context: AppCont
         }),
       )
     },
+  })
+
+  registerTenantRead(app, context, {
+    name: 'explain_mailbox',
+    path: '/explain/mailboxes/{mailboxId}',
+    tag: 'explain',
+    summary: 'Explain a mailbox or warmup figure',
+    description: `Explains one figure of mailbox_analytics (its campaign emails, and current_volume: all its emails) or, with warmup=true, of warmup_analytics (its warmup emails), over the days [from, to). ${EXPLAINED}`,
+    query: z
+      .strictObject({
+        metric: z
+          .enum(mailboxMetrics)
+          .optional()
+          .openapi({ description: 'the column to explain (default sent)' }),
+        warmup: z
+          .enum(['true', 'false'])
+          .optional()
+          .openapi({ description: 'true: explain the warmup_analytics figure instead' }),
+        ...dateRangeFields,
+        ...pageFields,
+        ...formatField,
+      })
+      .superRefine(checkRange)
+      .superRefine((value, ctx) => {
+        if (value.warmup === 'true' && value.metric === 'current_volume')
+          ctx.addIssue({
+            code: 'custom',
+            path: ['metric'],
+            message:
+              'current_volume is a mailbox_analytics figure; warmup rows have no such column',
+          })
+      }),
+    params: z.object({ mailboxId: identifier('the mailbox (email account) id') }),
+    row: SourceEmailRowSchema,
+    paginated: true,
+    extra: { explanation: ExplanationSchema },
+    resourceId: (p) => p.mailboxId,
+    read: async (trx, { tenantId, query, params, limit, cursor }) =>
+      asResult(
+        await explainMetric(trx, {
+          tenantId,
+          table: query.warmup === 'true' ? 'warmup_analytics' : 'mailbox_analytics',
+          metric: query.metric ?? 'sent',
+          key: params.mailboxId,
+          from: query.from,
+          to: query.to,
+          limit,
+          cursor,
+        }),
+      ),
   })
 
   registerTenantRead(app, context, {
