@@ -10,6 +10,8 @@ import { ProblemError, problem } from './problem.js'
 import { registerAdminRoutes } from './routes/admin-routes.js'
 import { registerCampaignRoutes } from './routes/campaign-routes.js'
 import { registerDocsRoutes } from './routes/docs-routes.js'
+import { registerExplainRoutes } from './routes/explain-routes.js'
+import { registerForecastRoutes } from './routes/forecast-routes.js'
 import { registerOperationsRoutes } from './routes/operations-routes.js'
 import { registerTenantRoutes } from './routes/tenant-routes.js'
 import { validationHook } from './validation-hook.js'
@@ -65,6 +67,8 @@ export function createApp(context: AppContext): OpenAPIHono<AppEnv> {
   registerCampaignRoutes(app, context)
   registerTenantRoutes(app, context)
   registerAdminRoutes(app, context)
+  registerExplainRoutes(app, context)
+  registerForecastRoutes(app, context)
   registerDocsRoutes(app, {
     title: 'PenguinMails Analytics API',
     version: API_VERSION,

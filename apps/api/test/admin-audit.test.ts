@@ -88,7 +88,11 @@ describe('admin reads are audited', () => {
     const adminRoutes = routes.filter((r) => r.admin)
     for (const route of adminRoutes) {
       const response = await h.get(
-        routeUrl(route, { tenantId: 'tenant-c', campaignId: 'tenant-c-c0' }),
+        routeUrl(route, {
+          tenantId: 'tenant-c',
+          campaignId: 'tenant-c-c0',
+          mailboxId: 'tenant-c-mb0',
+        }),
         admin,
       )
       expect(response.status, route.path).toBe(200)
@@ -101,7 +105,14 @@ describe('admin reads are audited', () => {
         expect(entries[0]?.resource_id).toBe('tenant-c-c0')
     }
     for (const route of routes.filter((r) => r.secured && !r.admin)) {
-      expect((await h.get(routeUrl(route, { campaignId: 'tenant-a-c0' }), member)).status).toBe(200)
+      expect(
+        (
+          await h.get(
+            routeUrl(route, { campaignId: 'tenant-a-c0', mailboxId: 'tenant-a-mb0' }),
+            member,
+          )
+        ).status,
+      ).toBe(200)
     }
     expect(await newEntries()).toEqual([])
   })

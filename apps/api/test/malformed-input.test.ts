@@ -27,7 +27,7 @@ afterAll(async () => {
   await h?.close()
 })
 
-const OWN = { campaignId: 'tenant-a-c0', tenantId: 'tenant-a' }
+const OWN = { campaignId: 'tenant-a-c0', mailboxId: 'tenant-a-mb0', tenantId: 'tenant-a' }
 
 /** A problem+json body with type, title, status equal to the HTTP status, and detail. */
 async function expectProblem(
@@ -178,6 +178,7 @@ const headerArb = fc.record({
 })
 
 describe('property: malformed input never gets a 5xx (H1)', () => {
+  // 250 requests per route: its time grows with the routes, and with the load of a shared machine
   it('answers every generated request with 2xx or 4xx problem+json, on every route', async () => {
     let requests = 0
     const statuses = new Map<number, number>()
@@ -220,7 +221,7 @@ describe('property: malformed input never gets a 5xx (H1)', () => {
     const total = [...statuses.values()].reduce((a, b) => a + b, 0)
     expect(statuses.get(200) ?? 0).toBeGreaterThan(total / 10)
     expect(statuses.get(400) ?? 0).toBeGreaterThan(total / 3)
-  })
+  }, 300_000)
 })
 
 describe('boundaries (H2)', () => {

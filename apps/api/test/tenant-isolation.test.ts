@@ -22,8 +22,8 @@ afterAll(async () => {
   await h?.close()
 })
 
-const OWN = { campaignId: 'tenant-a-c0', tenantId: 'tenant-a' }
-const OTHER = { campaignId: 'tenant-b-c0', tenantId: 'tenant-b' }
+const OWN = { campaignId: 'tenant-a-c0', mailboxId: 'tenant-a-mb0', tenantId: 'tenant-a' }
+const OTHER = { campaignId: 'tenant-b-c0', mailboxId: 'tenant-b-mb0', tenantId: 'tenant-b' }
 
 function b64(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url')
@@ -147,7 +147,10 @@ describe('every documented route', () => {
       const other = await h.get(routeUrl(route, OTHER), member)
       const otherBody = await expectProblem(other, 404)
       const unknown = await expectProblem(
-        await h.get(routeUrl(route, { campaignId: 'no-such-campaign' }), member),
+        await h.get(
+          routeUrl(route, { campaignId: 'no-such-campaign', mailboxId: 'no-such-mailbox' }),
+          member,
+        ),
         404,
       )
       expect({ ...otherBody, instance: null }).toEqual({ ...unknown, instance: null })

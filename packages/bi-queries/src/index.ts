@@ -42,6 +42,27 @@ export {
 } from './email-metrics.js'
 export { type TenantFreshness, tenantFreshness } from './freshness.js'
 export {
+  BILLING_MEASURES,
+  type BillingMeasure,
+  EXPLAINABLE_METRICS,
+  EXPLAINABLE_TABLES,
+  type ExplainableMetric,
+  type ExplainableTable,
+} from './explain-cells.js'
+export {
+  type ExplainMetricParams,
+  explainMetric,
+  type MetricExplanation,
+  type ShownStatement,
+  type SourceEmailRow,
+} from './explain-metric.js'
+export {
+  RECONCILIATION_CHECKS,
+  type ReconciliationCheck,
+  type ReconciliationCheckName,
+  type ReconciliationPart,
+} from './explain-reconciliation.js'
+export {
   MAILBOX_SORTS,
   MAILBOX_WARMUP_FILTERS,
   type MailboxesParams,
@@ -78,6 +99,23 @@ export {
   systemEvents,
 } from './system-events.js'
 export { type TenantUsageParams, type TenantUsageRow, tenantUsage } from './tenant-usage.js'
+export {
+  DEFAULT_FORECAST_WINDOW_DAYS,
+  FORECAST_METHOD,
+  type UsageForecast,
+  type UsageForecastParams,
+  type UsageForecastRow,
+  usageForecast,
+} from './usage-forecast.js'
+export {
+  type CumulativeProjection,
+  type DailyValue,
+  type LimitCrossing,
+  limitCrossing,
+  type Projection,
+  type ProjectionInput,
+  projectMonthEnd,
+} from './usage-projection.js'
 export {
   MIN_TRACKING_DAYS,
   WARMUP_CATEGORIES,
