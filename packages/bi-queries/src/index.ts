@@ -40,7 +40,6 @@ export {
   type EmailRates,
   RATE_COLUMNS,
 } from './email-metrics.js'
-export { type TenantFreshness, tenantFreshness } from './freshness.js'
 export {
   BILLING_MEASURES,
   type BillingMeasure,
@@ -62,6 +61,7 @@ export {
   type ReconciliationCheckName,
   type ReconciliationPart,
 } from './explain-reconciliation.js'
+export { type TenantFreshness, tenantFreshness } from './freshness.js'
 export {
   MAILBOX_SORTS,
   MAILBOX_WARMUP_FILTERS,
