@@ -121,7 +121,11 @@ describe('changeset status, as CI runs it (scripts/changeset-status.mjs)', () =>
     const dir = await clone('shallow', ['--depth', '1'])
     await runOrThrow('git', ['checkout', '--quiet', '--detach'], { cwd: dir })
     await runOrThrow('git', ['remote', 'remove', 'origin'], { cwd: dir })
-    const branches = await runOrThrow('git', ['branch', '--format=%(refname:short)'], { cwd: dir })
+    const branches = await runOrThrow(
+      'git',
+      ['for-each-ref', '--format=%(refname:short)', 'refs/heads'],
+      { cwd: dir },
+    )
     for (const b of branches.split('\n').filter(Boolean))
       await runOrThrow('git', ['branch', '--quiet', '-D', b], { cwd: dir })
     const result = await run(process.execPath, ['scripts/changeset-status.mjs'], { cwd: dir })
