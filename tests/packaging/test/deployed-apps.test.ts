@@ -113,4 +113,31 @@ describe('deployed apps', () => {
       exitCode: 0,
     })
   })
+  it('the demo installs alone and serves the dashboard and the API on its embedded database', async () => {
+    const dir = await deploy('demo')
+    expectProductionOnly(dir)
+    const app = new AppProcess(dir, {
+      HOME: scratch,
+      PM_DATA_DIR: 'memory://',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      DEMO_EMAILS: '1000',
+      DEMO_STREAM_INTERVAL_MS: '0',
+    })
+    try {
+      const [, url] = await app.waitFor(/dashboard +(http:\/\/\S+\/)\n/, 120_000)
+      const [, token] = await app.waitFor(/member token +(\S+)\n/)
+      const page = await fetch(url as string)
+      expect(page.status).toBe(200)
+      expect(page.headers.get('content-type')).toMatch(/text\/html/)
+      const usage = await fetch(`${url}v1/usage?from=2020-01-01&to=2021-01-01`, {
+        headers: { authorization: `Bearer ${token}` },
+      })
+      expect(usage.status).toBe(200)
+      app.stop('SIGINT')
+      expect(await app.exited).toBe(0)
+    } finally {
+      app.stop('SIGKILL')
+    }
+  })
 })
