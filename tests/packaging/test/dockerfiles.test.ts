@@ -4,10 +4,12 @@ import { describe, expect, it } from 'vitest'
 import { REPO_ROOT } from './support/workspace.js'
 
 // Images cannot be built on the test machine; this checks what each Dockerfile promises: two
-// stages, the app's own `pnpm deploy --prod` output (what deployed-apps.test.ts runs) copied into
-// the final stage, a non-root user, and `node dist/index.js`.
+// stages, the app's bundle with its externals installed (what bundled-apps.test.ts runs) or, for
+// the demo, its `pnpm deploy --prod` output (deployed-apps.test.ts) copied into the final stage, a
+// non-root user, and `node dist/index.js`.
 
 const APPS = ['api', 'worker', 'maintenance', 'demo'] as const
+const BUNDLED: readonly string[] = ['api', 'worker', 'maintenance']
 
 function stages(app: string): string[][] {
   const text = readFileSync(join(REPO_ROOT, 'apps', app, 'Dockerfile'), 'utf8')
@@ -26,14 +28,24 @@ function stages(app: string): string[][] {
 
 describe('Dockerfiles', () => {
   for (const app of APPS) {
-    it(`apps/${app}: multi-stage, the app's deploy output only, non-root, node dist/index.js`, () => {
+    it(`apps/${app}: multi-stage, the app's own output only, non-root, node dist/index.js`, () => {
       const [build, final, ...rest] = stages(app)
       expect(rest).toEqual([])
       expect(build?.[0]).toMatch(/^FROM node:20[\w.-]* AS build$/)
       expect(build).toContain('RUN pnpm install --frozen-lockfile')
-      expect(build).toContain(`RUN pnpm --filter=@penguinmails/${app} --prod deploy --legacy /out`)
+      expect(build).toContain(`RUN pnpm turbo run build --filter=@penguinmails/${app}...`)
       expect(final?.[0]).toMatch(/^FROM node:20[\w.-]*$/)
-      expect(final).toContain('COPY --from=build /out ./')
+      if (BUNDLED.includes(app)) {
+        expect(build).toContain(
+          `RUN cd apps/${app}/bundle && npm install --omit=dev --ignore-scripts --no-audit --no-fund`,
+        )
+        expect(final).toContain(`COPY --from=build /repo/apps/${app}/bundle ./`)
+      } else {
+        expect(build).toContain(
+          `RUN pnpm --filter=@penguinmails/${app} --prod deploy --legacy /out`,
+        )
+        expect(final).toContain('COPY --from=build /out ./')
+      }
       const users = (final ?? []).filter((l) => l.startsWith('USER '))
       expect(users).toEqual(['USER node'])
       // nothing runs as root after the switch
