@@ -2,7 +2,7 @@
 // and fails when a test was skipped or none ran.
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 
-const roots = ['packages', 'apps'].filter(existsSync)
+const roots = ['packages', 'apps', 'tests'].filter(existsSync)
 let passed = 0
 let failed = 0
 let skipped = 0

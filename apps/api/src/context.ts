@@ -25,7 +25,10 @@ export interface TestHooks {
 }
 
 export interface AppContext {
+  /** the primary: reads without a replica, and every write (admin audit entries) */
   readonly database: Database
+  /** DATABASE_REPLICA_URL: where reads go when set */
+  readonly replica?: Database
   readonly config: ApiConfig
   readonly logger: Logger
   readonly metrics: HttpMetrics
@@ -59,6 +62,15 @@ export function createContext(env: ApiEnv, overrides: ContextOverrides = {}): Ap
       onIdleConnectionError: (error) =>
         logger.warn('idle database connection lost; the pool replaces it', describeError(error)),
     })
+  const replica = env.DATABASE_REPLICA_URL
+    ? createDatabase({
+        databaseUrl: env.DATABASE_REPLICA_URL,
+        maxConnections: env.DATABASE_POOL_SIZE,
+        applicationName: 'penguinmails-api-replica',
+        onIdleConnectionError: (error) =>
+          logger.warn('idle replica connection lost; the pool replaces it', describeError(error)),
+      })
+    : undefined
   const redis = env.REDIS_URL
     ? new Redis(env.REDIS_URL, {
         // a slow or absent Redis must not hold requests: the limiter gives up and lets them pass
@@ -69,6 +81,7 @@ export function createContext(env: ApiEnv, overrides: ContextOverrides = {}): Ap
   redis?.on('error', (error) => logger.warn('redis connection error', describeError(error)))
   return {
     database,
+    ...(replica ? { replica } : {}),
     logger,
     ...(redis
       ? {
@@ -85,7 +98,7 @@ export function createContext(env: ApiEnv, overrides: ContextOverrides = {}): Ap
       : {}),
     async close() {
       redis?.disconnect()
-      await database.destroy()
+      await Promise.all([database.destroy(), replica?.destroy()])
     },
     metrics: new HttpMetrics(),
     recordAudit: recordAuditEntry,

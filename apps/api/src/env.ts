@@ -20,6 +20,12 @@ const EnvSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// URL')
     .optional(),
+  // a streaming replica of DATABASE_URL: every read goes there, every write (audit entries) to
+  // DATABASE_URL
+  DATABASE_REPLICA_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'DATABASE_REPLICA_URL must be a postgres:// URL')
+    .optional(),
   PM_DATA_DIR: z.string().min(1).optional(),
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: integer('PORT', 0, 65535, 3000),
@@ -59,6 +65,10 @@ export function readEnv(source: Record<string, string | undefined> = process.env
   // an empty variable means unset, as in most deployment tools
   const present = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ''))
   const parsed = EnvSchema.safeParse(present)
+  if (parsed.success && parsed.data.DATABASE_REPLICA_URL && !parsed.data.DATABASE_URL)
+    throw new EnvError([
+      'DATABASE_REPLICA_URL needs DATABASE_URL: the replica serves reads, the primary takes the audit entries (the embedded database has no replica)',
+    ])
   if (parsed.success) return parsed.data
   throw new EnvError(
     parsed.error.issues.map((issue) => {

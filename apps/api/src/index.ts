@@ -53,6 +53,7 @@ export async function main(): Promise<number> {
   try {
     await prepareEmbeddedDatabase(context.database)
     await checkDatabase(context.database)
+    if (context.replica) await checkDatabase(context.replica)
   } catch (error) {
     if (error instanceof StartupRefusal) logger.error(error.message)
     else
@@ -71,6 +72,7 @@ export async function main(): Promise<number> {
     address:
       typeof address === 'object' && address ? `${address.address}:${address.port}` : address,
     database: `${context.database.kind} ${context.database.location}`,
+    ...(context.replica ? { replica: context.replica.location } : {}),
   })
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'))

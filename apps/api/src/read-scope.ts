@@ -34,13 +34,16 @@ export async function scopedRead<T>(
   read: (trx: Transaction<DB>) => Promise<T>,
 ): Promise<T> {
   const admin = c.get('principal').role === 'admin'
-  const { db } = context.database
+  // with a replica the read runs there, and an admin's audit entry is committed on the primary
+  // after it and before the data is returned; without one, both share the read's transaction
+  const { db } = context.replica ?? context.database
+  const auditInRead = admin && !context.replica
   const auditTarget: AuditTarget = { ...target, tenantId: target.tenantId ?? undefined }
   if (admin) c.set('auditHandled', true)
   const body = async (trx: Transaction<DB>) => {
     await prepare(trx, context)
     const result = await read(trx)
-    if (admin)
+    if (auditInRead)
       await context.recordAudit(
         trx,
         auditEntry(c, context.config.trustProxy, auditTarget, { outcome: 'success' }),
@@ -48,15 +51,27 @@ export async function scopedRead<T>(
     return result
   }
   try {
+    let result: T
     if (target.tenantId !== null)
-      return await withTenant(db, target.tenantId, body, {
+      result = await withTenant(db, target.tenantId, body, {
         role: admin ? ROLES.admin : ROLES.reader,
       })
-    if (!admin) throw new Error('scopedRead: the admin tables are read by admins only')
-    return await db.transaction().execute(async (trx) => {
-      await sql`select set_config('role', ${ROLES.admin}, true)`.execute(trx)
-      return body(trx)
-    })
+    else {
+      if (!admin) throw new Error('scopedRead: the admin tables are read by admins only')
+      result = await db.transaction().execute(async (trx) => {
+        await sql`select set_config('role', ${ROLES.admin}, true)`.execute(trx)
+        return body(trx)
+      })
+    }
+    if (admin && !auditInRead)
+      await context.database.db.transaction().execute(async (trx) => {
+        await sql`select set_config('role', ${ROLES.admin}, true)`.execute(trx)
+        await context.recordAudit(
+          trx,
+          auditEntry(c, context.config.trustProxy, auditTarget, { outcome: 'success' }),
+        )
+      })
+    return result
   } catch (error) {
     if (admin) await auditFailure(c, context, auditTarget, error)
     throw error

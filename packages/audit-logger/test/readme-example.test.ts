@@ -36,7 +36,7 @@ it('the example of the README runs as written (as pm_writer)', async () => {
   const process = { env: { DATABASE_URL: database.url(ROLES.writer) } }
 
   // --- from README.md ---
-  const { db } = createDatabase({ databaseUrl: process.env.DATABASE_URL }) // as pm_writer or pm_admin
+  const { db, destroy } = createDatabase({ databaseUrl: process.env.DATABASE_URL }) // as pm_writer or pm_admin
 
   // the change and its audit entry commit together, or not at all
   await db.transaction().execute(async (trx) => {
@@ -67,9 +67,9 @@ it('the example of the README runs as written (as pm_writer)', async () => {
   // …and later proves that nothing up to that entry was changed since
   const result = await verifyAuditChain(db, { anchor: parseChainHead(JSON.stringify(head)) })
   if (!result.ok) console.error(result.firstBad) // e.g. { seq: '17', reason: 'altered', detail: '…' }
+  await destroy()
   // --- end ---
 
-  await db.destroy()
   expect(result.ok).toBe(true)
   expect(session.active).toBe(true)
   expect(printed[0]).toMatch(/^\{"id":"\d+","seq":"1","rowHash":"[0-9a-f]{64}"\}$/)
