@@ -103,10 +103,15 @@ for (const emails of sizes) {
     await sql`create table seed_campaign_analytics (campaign_id text, day date, step_id text, sent int,
                 delivered int, opened int, clicked int, replied int, bounced int, unsubscribed int,
                 complaints int, primary key (campaign_id, day, step_id))`.execute(su)
+    // the units the seed's loop visits, as the sample below counts them: every step of a campaign
+    // on every local day the campaign sent something (empty step-days included)
     const units = (
-      await sql`select count(*)::int as n from (select distinct e.campaign_id, e.sequence_step_id,
-                    (e.sent_at at time zone t.time_zone)::date from emails e join tenants t on t.id = e.tenant_id
-                    where not e.is_warmup and e.sent_at is not null) u`.execute(su)
+      await sql`select sum(d.days * s.steps)::int as n
+                  from (select e.campaign_id, count(distinct (e.sent_at at time zone t.time_zone)::date) as days
+                          from emails e join tenants t on t.id = e.tenant_id
+                         where e.campaign_id is not null and e.sent_at is not null group by 1) d
+                  join (select campaign_id, count(*) as steps from campaign_sequence_steps group by 1) s
+                    using (campaign_id)`.execute(su)
     ).rows[0].n
     const sample = (
       await sql`select c.tenant_id, c.id, t.time_zone from campaigns c join tenants t on t.id = c.tenant_id
