@@ -6,8 +6,9 @@ import { readWorkerConfig } from '../src/env.js'
 import { EVENTS_MAX_LEN, QUEUE_NAMES, type Queues, requestDrains } from '../src/queues.js'
 import { waitFor } from './support/analytics-database.js'
 import { OwnRedis } from './support/redis-server.js'
+import { figure } from './support/run-size.js'
 
-// Q8: 100,000 jobs through the queues as they ship (job options, event-stream bound, consumer
+// Q8: 100,000 jobs (see JOBS_PER_CYCLE) through the queues as they ship (job options, event-stream bound, consumer
 // options), on a redis-server of the test's own so that its memory is the queues' alone. The
 // processor does nothing: what is measured is what BullMQ keeps in Redis, not the recompute.
 // Every job has its own deduplication id (a tenant), as drains of ever-new tenants and the seed's
@@ -15,7 +16,12 @@ import { OwnRedis } from './support/redis-server.js'
 // "Events stream ≤ maxLen" holds up to Redis' approximate trimming (see streamNodeMaxEntries).
 
 const CYCLES = 10
-const JOBS_PER_CYCLE = 10_000
+/**
+ * 10,000 in the spec (100,000 jobs); the default suite runs 2,000 a cycle (PM_RELIABILITY_FULL=1
+ * for 10,000). Either way the bounds are full from cycle 2 on: 1,000 completed jobs kept, and
+ * about four events a job against a stream of 10,000.
+ */
+const JOBS_PER_CYCLE = figure(2_000, 10_000)
 const ADD_CHUNK = 1_000
 /** only for speed: how many jobs the test's consumer runs at once changes nothing kept in Redis */
 const CONCURRENCY = 100
@@ -81,7 +87,7 @@ async function sample(): Promise<Sample> {
 
 describe('what the queues keep in Redis', () => {
   it(`${CYCLES * JOBS_PER_CYCLE} jobs: key count and used_memory plateau, events stream within maxLen (Q8)`, {
-    timeout: 300_000,
+    timeout: 600_000,
   }, async () => {
     const samples: Sample[] = []
     const started = performance.now()
