@@ -33,15 +33,13 @@ const lanes: Lane[] = []
 const redis = new Redis(SHARED_REDIS_URL)
 
 beforeAll(async () => {
-  const made = await Promise.all(
-    Array.from({ length: LANES }, async (_, index) => ({
-      index,
-      database: await createAnalyticsDatabase(`worker_crash_${index}`),
-      prefix: uniquePrefix(`crash-${index}`),
-      workers: [],
-    })),
+  await Promise.all(
+    Array.from({ length: LANES }, async (_, index) => {
+      const database = await createAnalyticsDatabase(`worker_crash_${index}`)
+      lanes.push({ index, database, prefix: uniquePrefix(`crash-${index}`), workers: [] })
+    }),
   )
-  lanes.push(...made)
+  lanes.sort((a, b) => a.index - b.index)
 })
 
 afterAll(async () => {

@@ -36,7 +36,7 @@ interface Lane {
 const lanes: Lane[] = []
 
 beforeAll(async () => {
-  const made = await Promise.all(
+  await Promise.all(
     Array.from({ length: LANES }, async (_, index) => {
       const database = await createAnalyticsDatabase(`worker_outage_${index}`)
       const redis = await OwnRedis.start()
@@ -46,11 +46,11 @@ beforeAll(async () => {
         ...FAST_RECOVERY,
         WORKER_DRAIN_DELAY_SECONDS: String(DRAIN_DELAY_SECONDS),
       })
+      // recorded before the wait: afterAll then stops a lane whose worker never started
+      lanes.push({ index, database, redis, worker })
       await worker.started()
-      return { index, database, redis, worker }
     }),
   )
-  lanes.push(...made)
 })
 
 afterAll(async () => {
