@@ -1,6 +1,6 @@
 import { hostname } from 'node:os'
 import type { DB } from '@penguinmails/schema'
-import { type Job, UnrecoverableError, Worker } from 'bullmq'
+import { type Job, UnrecoverableError, Worker, type WorkerOptions } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
@@ -47,16 +47,44 @@ export interface ConsumerDeps {
   logger: Logger
   progress: WorkerProgress
   stopping(): boolean
+  /** BullMQ lockRenewTime; default half the lock duration */
+  lockRenewTimeMs?: number
 }
 
-/** One BullMQ worker per queue, each routing a job by its name to its processor. */
-export function createConsumers(deps: ConsumerDeps): Worker[] {
-  const { config, logger, progress } = deps
+/**
+ * The BullMQ options of the worker consuming `queue`: locks, stalled checks, drainDelay and the
+ * bounds on what completed and failed jobs leave in Redis. Exported so that a test can consume
+ * with exactly what ships.
+ */
+export function consumerOptions(
+  config: WorkerConfig,
+  connection: Redis,
+  queue: QueueName,
+): WorkerOptions {
   const concurrency: Record<QueueName, number> = {
     scheduled: 1,
     drain: config.concurrency,
     aggregate: config.concurrency,
   }
+  return {
+    connection,
+    prefix: config.queuePrefix,
+    name: `${hostname()}:${process.pid}`,
+    concurrency: concurrency[queue],
+    lockDuration: config.lockDurationMs,
+    stalledInterval: config.stalledIntervalMs,
+    // a crash mid-job is recovered; a job that keeps killing its worker fails (the sweep then
+    // re-enqueues the tenant's drain: the dirty keys are still in PostgreSQL)
+    maxStalledCount: 2,
+    drainDelay: config.drainDelaySeconds,
+    removeOnComplete: REMOVE_ON_COMPLETE,
+    removeOnFail: REMOVE_ON_FAIL,
+  }
+}
+
+/** One BullMQ worker per queue, each routing a job by its name to its processor. */
+export function createConsumers(deps: ConsumerDeps): Worker[] {
+  const { config, logger, progress } = deps
   return (Object.keys(QUEUE_NAMES) as QueueName[]).map((queue) => {
     // jobs whose processor threw (and logged why): their 'failed' event needs no second line
     const thrown = new Set<string>()
@@ -107,18 +135,8 @@ export function createConsumers(deps: ConsumerDeps): Worker[] {
         }
       },
       {
-        connection: deps.connection,
-        prefix: config.queuePrefix,
-        name: `${hostname()}:${process.pid}`,
-        concurrency: concurrency[queue],
-        lockDuration: config.lockDurationMs,
-        stalledInterval: config.stalledIntervalMs,
-        // a crash mid-job is recovered; a job that keeps killing its worker fails (the sweep then
-        // re-enqueues the tenant's drain: the dirty keys are still in PostgreSQL)
-        maxStalledCount: 2,
-        drainDelay: config.drainDelaySeconds,
-        removeOnComplete: REMOVE_ON_COMPLETE,
-        removeOnFail: REMOVE_ON_FAIL,
+        ...consumerOptions(config, deps.connection, queue),
+        ...(deps.lockRenewTimeMs ? { lockRenewTime: deps.lockRenewTimeMs } : {}),
       },
     )
     const onError = throttled(logger, 10_000)

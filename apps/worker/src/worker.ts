@@ -31,6 +31,11 @@ export interface StartOptions {
   schedulers?: boolean
   /** false: no HTTP health endpoint */
   health?: boolean
+  /**
+   * BullMQ lockRenewTime of the consumers; default half of WORKER_LOCK_DURATION_MS. Tests set it
+   * above the lock duration to force lost locks, so that one job runs twice at once.
+   */
+  lockRenewTimeMs?: number
 }
 
 export interface RunningWorker {
@@ -127,6 +132,7 @@ export async function startWorker(
     logger,
     progress,
     stopping: () => stopping,
+    lockRenewTimeMs: options.lockRenewTimeMs,
   })
   // PostgreSQL is the truth: now and periodically, re-ring whatever is dirty and put back any
   // scheduler Redis lost, so that a flushed or restarted Redis loses nothing

@@ -87,8 +87,11 @@ export class WorkerProcess {
     }
   }
 
-  /** Resolves once the worker has started (its health port is then known). */
-  async started(timeoutMs = 30_000): Promise<LogLine> {
+  /**
+   * Resolves once the worker has started (its health port is then known). Generous: on the shared
+   * test machine a node process can take half a minute to load.
+   */
+  async started(timeoutMs = 60_000): Promise<LogLine> {
     return this.waitForLog((l) => l.msg === 'worker started', timeoutMs)
   }
 
