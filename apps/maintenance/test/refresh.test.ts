@@ -8,7 +8,7 @@ import { superuser } from './support/superuser.js'
 import { onOneConnection, writerContext } from './support/writer-context.js'
 
 const CAMPAIGNS = 3000
-const READ_SECONDS = 8
+const READ_SECONDS = 60
 
 let database: TestDatabase
 let su: pg.Client
