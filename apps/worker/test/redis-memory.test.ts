@@ -67,19 +67,29 @@ async function streamNodeMaxEntries(): Promise<number> {
 interface Sample {
   keys: number
   usedMemory: number
+  /** of which the clients' buffers */
+  clientBuffers: number
   eventsLength: number
   completed: number
 }
 
+/**
+ * Redis frees a client's grown query buffer (an addBulk of 1,000 jobs is a few hundred KB) only
+ * once the client has been idle for 2 s: sampling right after a cycle would count that transient.
+ */
+const IDLE_BEFORE_SAMPLE_MS = 2_500
+
 async function sample(): Promise<Sample> {
+  await new Promise((resolve) => setTimeout(resolve, IDLE_BEFORE_SAMPLE_MS))
   const client = redis.client()
   try {
     const info = await client.info('memory')
     const usedMemory = Number(/^used_memory:(\d+)/m.exec(info)?.[1])
+    const clientBuffers = Number(/^mem_clients_normal:(\d+)/m.exec(info)?.[1])
     const keys = await client.dbsize()
     const eventsLength = await client.xlen(`${queues.drain.qualifiedName}:events`)
     const completed = await queues.drain.getCompletedCount()
-    return { keys, usedMemory, eventsLength, completed }
+    return { keys, usedMemory, clientBuffers, eventsLength, completed }
   } finally {
     client.disconnect()
   }
@@ -114,7 +124,7 @@ describe('what the queues keep in Redis', () => {
     const table = samples
       .map(
         (s, i) =>
-          `  after cycle ${i + 1}: ${s.keys} keys, used_memory ${(s.usedMemory / 1024 / 1024).toFixed(2)} MiB, events ${s.eventsLength}, completed kept ${s.completed}`,
+          `  after cycle ${i + 1}: ${s.keys} keys, used_memory ${(s.usedMemory / 1024 / 1024).toFixed(2)} MiB (clients ${Math.round(s.clientBuffers / 1024)} KiB), events ${s.eventsLength}, completed kept ${s.completed}`,
       )
       .join('\n')
     console.info(
