@@ -55,6 +55,10 @@ export async function scopedRead<T>(
     if (target.tenantId !== null)
       result = await withTenant(db, target.tenantId, body, {
         role: admin ? ROLES.admin : ROLES.reader,
+        // one snapshot for the watermark, the rows and any totals or comparison read beside them;
+        // an admin read that appends its audit entry in the same transaction stays read committed,
+        // as the entry updates the audit chain's head row
+        isolation: auditInRead ? 'read committed' : 'repeatable read',
       })
     else {
       if (!admin) throw new Error('scopedRead: the admin tables are read by admins only')

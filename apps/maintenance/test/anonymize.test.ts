@@ -351,8 +351,14 @@ describe('anonymize --tenant', () => {
     const auditEntries = await scalar(crashed.su, 'select count(*) from admin_audit_log')
     let killed = 0
     const killedAfterMs: number[] = []
+    // the erasure's writes to the ledger come near the end of its transaction: a SHARE lock held
+    // by the test lets it read the ledger and do all its other work, then makes it wait there, so a
+    // kill at any moment lands inside the transaction however fast the machine runs it
+    const ledgerHolder = await superuser(crashed.database)
     for (let run = 1; run <= G4_RUNS; run++) {
       const name = `g4-eraser-${run}`
+      await ledgerHolder.query('begin')
+      await ledgerHolder.query('lock table erasure_ledger in share mode')
       const running = anonymize(context(crashed.database, name), crashed.alpha.id).then(
         () => 'finished',
         (error: Error) => error.message,
@@ -376,7 +382,7 @@ describe('anonymize --tenant', () => {
         [name],
       )
       const outcome = await running
-      // a run the kill came too late for is a clean run: nothing is left to kill after it
+      await ledgerHolder.query('rollback')
       if (outcome === 'finished') break
       killed++
       killedAfterMs.push(after)
@@ -385,6 +391,7 @@ describe('anonymize --tenant', () => {
       expect(await scalar(crashed.su, 'select count(*) from erasure_ledger')).toBe('0')
       expect(await scalar(crashed.su, 'select count(*) from admin_audit_log')).toBe(auditEntries)
     }
+    await ledgerHolder.end()
     console.info(
       `G4: killed ${killed}/${G4_RUNS} times inside the erasure's transaction (${killedAfterMs.length ? `${Math.min(...killedAfterMs)}–${Math.max(...killedAfterMs)} ms` : 'never'} after it began; a clean run takes ${cleanRunMs} ms), each time leaving the database as it was; then rerun`,
     )

@@ -4,6 +4,13 @@ import { ROLES, type RoleName, TENANT_SETTING } from './roles.js'
 export interface TenantScopeOptions {
   /** The role the transaction runs as; it must be the connected role or one it belongs to. */
   role?: RoleName
+  /**
+   * 'repeatable read' makes every statement of `fn` read one snapshot, so figures read by separate
+   * statements (a freshness watermark and the rows it describes, a total and its parts) agree.
+   * Keep the default for transactions that also write rows others update (a hash-chain head):
+   * there a concurrent commit makes the write fail with a serialization error.
+   */
+  isolation?: 'read committed' | 'repeatable read'
 }
 
 /**
@@ -19,7 +26,10 @@ export async function withTenant<DB, T>(
   options: TenantScopeOptions = {},
 ): Promise<T> {
   if (tenantId.length === 0) throw new Error('withTenant: tenantId is empty')
-  return db.transaction().execute(async (trx) => {
+  const transaction = options.isolation
+    ? db.transaction().setIsolationLevel(options.isolation)
+    : db.transaction()
+  return transaction.execute(async (trx) => {
     await sql`select set_config('role', ${options.role ?? ROLES.reader}, true), set_config(${TENANT_SETTING}, ${tenantId}, true)`.execute(
       trx,
     )

@@ -1,6 +1,6 @@
-import { sql } from 'kysely'
+import { sql, type Transaction } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ROLES, withTenant } from '../src/index.js'
+import { type DB, ROLES, withTenant } from '../src/index.js'
 import { createTestDatabase, type TestDatabase } from '../src/testing/index.js'
 import { pgConnection } from './support/queryable.js'
 import { insertTenantFixture, TENANT_A, TENANT_B } from './support/tenant-fixture.js'
@@ -51,6 +51,41 @@ describe('withTenant on PostgreSQL', () => {
       ),
     )
     for (const r of after) expect(r.rows[0]).toEqual({ u: ROLES.admin, t: null })
+  })
+
+  it("reads one snapshot with isolation 'repeatable read', the latest commit by default", async () => {
+    const { db } = database.connect(ROLES.reader)
+    const superuser = await pgConnection(database.url())
+    const sentOfA = (trx: Transaction<DB>) =>
+      sql<{ n: number }>`select sum(emails_sent)::int as n from billing_analytics`
+        .execute(trx)
+        .then((r) => r.rows[0]?.n)
+    const readTwice = (isolation?: 'repeatable read') =>
+      withTenant(
+        db,
+        TENANT_A,
+        async (trx) => {
+          const first = await sentOfA(trx)
+          // another session commits between the two statements
+          await superuser.query(
+            `update billing_analytics set emails_sent = emails_sent + 1 where tenant_id = '${TENANT_A}'`,
+          )
+          return [first, await sentOfA(trx)]
+        },
+        isolation ? { isolation } : {},
+      )
+    try {
+      const [before, after] = await readTwice('repeatable read')
+      expect(after).toBe(before)
+      const [again, latest] = await readTwice()
+      expect(again).toBe((before as number) + 1)
+      expect(latest).toBe((before as number) + 2)
+    } finally {
+      await superuser.query(
+        `update billing_analytics set emails_sent = emails_sent - 2 where tenant_id = '${TENANT_A}'`,
+      )
+      await superuser.close()
+    }
   })
 
   it('refuses an empty tenant id', async () => {
