@@ -9,7 +9,7 @@ import {
   type NormalizedScope,
 } from './recompute-scope.js'
 import type { TableCounts } from './table-counts.js'
-import { writeCounts, writeRows } from './write-rows.js'
+import { deleteRows, writeCounts, writeRows } from './write-rows.js'
 
 /**
  * Recomputes billing_analytics, one row per tenant-local calendar month with a sent email. Each
@@ -121,13 +121,13 @@ export async function recomputeBillingAnalytics(
         'warmups_active',
       ],
     })},
-    deletes as (
-      delete from billing_analytics a
-       using bounds b
-       where a.tenant_id = b.tenant_id and a.period_start >= b.from_at and a.period_start < b.to_at
-         and not exists (select from billing_rows r where r.tenant_id = a.tenant_id and r.id = a.id)
-      returning 1
-    )
+    ${deleteRows({
+      name: 'deletes',
+      table: 'billing_analytics',
+      rows: 'billing_rows',
+      key: ['tenant_id', 'id'],
+      inScope: sql`a.tenant_id = b.tenant_id and a.period_start >= b.from_at and a.period_start < b.to_at`,
+    })}
     select ${writeCounts('billing')},
            (select count(*) from deletes)::int as deletes`.execute(db)
   const r = rows[0]

@@ -2,7 +2,7 @@ import type { DB } from '@penguinmails/schema'
 import { type Kysely, type RawBuilder, sql } from 'kysely'
 import { emailsOfTenants, type NormalizedScope, withSequentialScans } from './recompute-scope.js'
 import type { TableCounts } from './table-counts.js'
-import { METRICS, writeCounts, writeRows } from './write-rows.js'
+import { deleteRows, METRICS, writeCounts, writeRows } from './write-rows.js'
 
 /**
  * Recomputes sequence_step_analytics and campaign_analytics for the scope in one statement: one
@@ -141,14 +141,13 @@ async function run(
       key: ['tenant_id', 'sequence_step_id', 'day'],
       columns: ['company_id', 'campaign_id', 'step_number', 'billing_id', ...METRICS],
     })},
-    step_deletes as (
-      delete from sequence_step_analytics a
-       using bounds b
-       where ${rowInScope} and a.day >= b.from_day and a.day < b.to_day
-         and not exists (select from step_rows r where r.tenant_id = a.tenant_id
-                            and r.sequence_step_id = a.sequence_step_id and r.day = a.day)
-      returning 1
-    ),
+    ${deleteRows({
+      name: 'step_deletes',
+      table: 'sequence_step_analytics',
+      rows: 'step_rows',
+      key: ['tenant_id', 'sequence_step_id', 'day'],
+      inScope: sql`${rowInScope} and a.day >= b.from_day and a.day < b.to_day`,
+    })},
     ${writeRows({
       name: 'campaign',
       table: 'campaign_analytics',
@@ -156,14 +155,13 @@ async function run(
       key: ['tenant_id', 'campaign_id', 'day'],
       columns: ['company_id', 'billing_id', ...METRICS, 'completed_leads', 'status'],
     })},
-    campaign_deletes as (
-      delete from campaign_analytics a
-       using bounds b
-       where ${rowInScope} and a.day >= b.from_day and a.day < b.to_day
-         and not exists (select from campaign_rows r where r.tenant_id = a.tenant_id
-                            and r.campaign_id = a.campaign_id and r.day = a.day)
-      returning 1
-    )
+    ${deleteRows({
+      name: 'campaign_deletes',
+      table: 'campaign_analytics',
+      rows: 'campaign_rows',
+      key: ['tenant_id', 'campaign_id', 'day'],
+      inScope: sql`${rowInScope} and a.day >= b.from_day and a.day < b.to_day`,
+    })}
     select ${writeCounts('step', 'sequence_step_analytics_default')},
            (select count(*) from step_deletes)::int as step_deletes,
            ${writeCounts('campaign', 'campaign_analytics_default')},

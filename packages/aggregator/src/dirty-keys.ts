@@ -11,7 +11,7 @@ import {
   type RecomputeScope,
 } from './recompute-scope.js'
 import type { TableCounts } from './table-counts.js'
-import { tryLockTenant } from './tenant-lock.js'
+import { tryLockTenants } from './tenant-lock.js'
 
 export interface DirtyKey {
   kind:
@@ -21,6 +21,7 @@ export interface DirtyKey {
     | 'campaign'
     | 'mailbox'
     | 'billing'
+    | 'billing_month'
     | 'tenant'
   entity_id: string
   campaign_id: string
@@ -46,6 +47,11 @@ export interface DrainOptions {
   batchSize?: number
   /** only this tenant's keys */
   tenantId?: string
+  /**
+   * at most this many tenants per batch, so that concurrent drains share the waiting tenants
+   * instead of the first taking them all (default: no limit)
+   */
+  maxTenants?: number
 }
 
 /** The analytics keys a batch of dirty-key rows of one tenant asks to recompute. */
@@ -68,7 +74,6 @@ export function scopeFromDirtyKeys(tenantId: string, keys: DirtyKey[]): Recomput
           fromDay: k.day,
           toDay: addDays(k.day, 1),
         })
-        scope.billingMonths.push({ tenantId, month: monthOf(k.day) })
         break
       case 'mailbox_day':
         if (!k.day) break
@@ -78,7 +83,6 @@ export function scopeFromDirtyKeys(tenantId: string, keys: DirtyKey[]): Recomput
           fromDay: k.day,
           toDay: addDays(k.day, 1),
         })
-        scope.billingMonths.push({ tenantId, month: monthOf(k.day) })
         break
       case 'lead_campaign':
         scope.leads.push({ tenantId, leadId: k.entity_id, campaignId: k.campaign_id })
@@ -102,6 +106,10 @@ export function scopeFromDirtyKeys(tenantId: string, keys: DirtyKey[]): Recomput
         break
       case 'billing':
         scope.billingMonths.push({ tenantId, month: 'all' })
+        break
+      // recorded by the emails triggers only when a billed column changed (migration 0009)
+      case 'billing_month':
+        if (k.day) scope.billingMonths.push({ tenantId, month: monthOf(k.day) })
         break
       case 'tenant':
         scope.tenants.push({ tenantId })
@@ -129,7 +137,7 @@ export async function drainDirtyKeys(
   const batchSize = options.batchSize ?? 10_000
   for (let attempt = 1; ; attempt++) {
     try {
-      return await drainOnce(db, batchSize, options.tenantId)
+      return await drainOnce(db, batchSize, options.tenantId, options.maxTenants)
     } catch (error) {
       if (!(error instanceof PartitionsNeeded) || attempt > 3) throw error
       await ensureDailyPartitions(db, error.months)
@@ -137,7 +145,12 @@ export async function drainDirtyKeys(
   }
 }
 
-async function drainOnce(db: Kysely<DB>, batchSize: number, only?: string): Promise<DrainResult> {
+async function drainOnce(
+  db: Kysely<DB>,
+  batchSize: number,
+  only?: string,
+  maxTenants = Number.POSITIVE_INFINITY,
+): Promise<DrainResult> {
   const started = performance.now()
   return db.transaction().execute(async (trx) => {
     const candidates = only
@@ -150,10 +163,7 @@ async function drainOnce(db: Kysely<DB>, batchSize: number, only?: string): Prom
         ).rows.map((r) => r.tenant_id)
     if (candidates.length === 0) return { state: 'idle' } as const
     // every tenant whose lock is free joins this batch: one set of statements serves them all
-    const locked: string[] = []
-    for (const candidate of candidates.sort()) {
-      if (await tryLockTenant(trx, candidate)) locked.push(candidate)
-    }
+    const locked = await tryLockTenants(trx, candidates.sort(), maxTenants)
     if (locked.length === 0) return { state: 'busy', tenantIds: candidates } as const
     const { rows: keys } = await sql<DirtyKey & { tenant_id: string }>`
       delete from analytics_dirty_keys

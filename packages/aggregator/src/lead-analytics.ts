@@ -8,7 +8,7 @@ import {
   withSequentialScans,
 } from './recompute-scope.js'
 import type { TableCounts } from './table-counts.js'
-import { METRICS, writeCounts, writeRows } from './write-rows.js'
+import { deleteRows, METRICS, writeCounts, writeRows } from './write-rows.js'
 
 /**
  * Recomputes lead_analytics, one row per (lead, campaign) over all the lead's emails in that
@@ -130,14 +130,13 @@ async function run(
       key: ['tenant_id', 'lead_id', 'campaign_id'],
       columns: ['company_id', 'billing_id', ...METRICS, 'status', 'last_sent_at'],
     })},
-    deletes as (
-      delete from lead_analytics a
-       using bounds b
-       where ${rowInScope}
-         and not exists (select from lead_rows r where r.tenant_id = a.tenant_id
-                            and r.lead_id = a.lead_id and r.campaign_id = a.campaign_id)
-      returning 1
-    )
+    ${deleteRows({
+      name: 'deletes',
+      table: 'lead_analytics',
+      rows: 'lead_rows',
+      key: ['tenant_id', 'lead_id', 'campaign_id'],
+      inScope: rowInScope,
+    })}
     select ${writeCounts('lead')},
            (select count(*) from deletes)::int as deletes`.execute(db)
   const r = rows[0]

@@ -3,17 +3,20 @@ import { type Kysely, type RawBuilder, sql } from 'kysely'
 import {
   addDays,
   emailsOfTenants,
+  NO_END,
+  NO_START,
   type NormalizedScope,
   withSequentialScans,
 } from './recompute-scope.js'
 import type { TableCounts } from './table-counts.js'
-import { METRICS, writeCounts, writeRows } from './write-rows.js'
+import { deleteRows, METRICS, writeCounts, writeRows } from './write-rows.js'
 
 /**
- * Recomputes mailbox_analytics and warmup_analytics for the scope in one statement: one pass over
- * the mailbox's emails grouped by local day, then 7-day windows (days d-6 … d) for the health
- * scores. A change on day d moves the health of days d … d+6, so key ranges are widened by 6 days
- * and the emails of the 6 days before each range are read too.
+ * Recomputes mailbox_analytics and warmup_analytics for the scope: per kind of scope one statement
+ * that groups the emails by mailbox and local day, then takes 7-day windows (days d-6 … d) for the
+ * health scores. A change on day d moves the health of days d … d+6, so key ranges are widened by
+ * 6 days; whole tenants and whole mailboxes read those days' emails too, changed days take them
+ * from the stored rows.
  */
 export async function recomputeMailboxAnalytics(
   db: Kysely<DB>,
@@ -31,25 +34,69 @@ export async function recomputeMailboxAnalytics(
           from unnest(${s.map((x) => x.tenantId)}::text[], ${s.map((x) => x.fromDay)}::date[],
                       ${s.map((x) => addDays(x.toDay, 6))}::date[]) as r(tenant_id, from_day, to_day)
           join tenants t on t.id = r.tenant_id`,
-          emailsOfTenants(s, 'read_from_at'),
+          emailDays(emailsOfTenants(s, 'read_from_at')),
           sql`a.tenant_id = b.tenant_id`,
         ),
       ),
     )
   }
-  if (scope.mailboxDays.length > 0) {
-    const s = scope.mailboxDays
+  // a whole mailbox (its warmup row changed): every day from its emails
+  const whole = scope.mailboxDays.filter((m) => m.fromDay === NO_START || m.toDay === NO_END)
+  if (whole.length > 0) {
     results.push(
       await run(
         db,
         sql`
         select r.tenant_id, r.mailbox_id, r.from_day, r.to_day, t.time_zone
-          from unnest(${s.map((x) => x.tenantId)}::text[], ${s.map((x) => x.mailboxId)}::text[],
-                      ${s.map((x) => x.fromDay)}::date[], ${s.map((x) => addDays(x.toDay, 6))}::date[])
+          from unnest(${whole.map((x) => x.tenantId)}::text[], ${whole.map((x) => x.mailboxId)}::text[],
+                      ${whole.map((x) => x.fromDay)}::date[], ${whole.map((x) => x.toDay)}::date[])
                  as r(tenant_id, mailbox_id, from_day, to_day)
           join tenants t on t.id = r.tenant_id`,
-        sql`bounds b join emails e on e.tenant_id = b.tenant_id and e.email_account_id = b.mailbox_id
-            and e.sent_at >= b.read_from_at and e.sent_at < b.to_at`,
+        emailDays(sql`bounds b join emails e on e.tenant_id = b.tenant_id
+            and e.email_account_id = b.mailbox_id and e.sent_at is not null
+            and (b.read_from_at = '-infinity' or e.sent_at >= b.read_from_at)
+            and (b.to_at = 'infinity' or e.sent_at < b.to_at)`),
+        sql`a.tenant_id = b.tenant_id and a.email_account_id = b.mailbox_id`,
+      ),
+    )
+  }
+  // changed days: their emails are read again; the 6 days before them (their health windows) and
+  // the 6 after (whose windows include them) come from the stored daily rows, which hold the same
+  // counts. A day among those whose own change is still waiting is stale here only until its key
+  // is drained, and that drain rewrites every day whose window it is in.
+  const days = scope.mailboxDays.filter((m) => m.fromDay !== NO_START && m.toDay !== NO_END)
+  if (days.length > 0) {
+    results.push(
+      await run(
+        db,
+        sql`
+        select r.tenant_id, r.mailbox_id, r.from_day, r.key_to, r.key_to + 6 as to_day, t.time_zone,
+               (r.from_day::timestamp at time zone t.time_zone) as key_from_at,
+               (r.key_to::timestamp at time zone t.time_zone) as key_to_at
+          from unnest(${days.map((x) => x.tenantId)}::text[], ${days.map((x) => x.mailboxId)}::text[],
+                      ${days.map((x) => x.fromDay)}::date[], ${days.map((x) => x.toDay)}::date[])
+                 as r(tenant_id, mailbox_id, from_day, key_to)
+          join tenants t on t.id = r.tenant_id`,
+        sql`${emailDays(sql`bounds b join emails e on e.tenant_id = b.tenant_id
+                 and e.email_account_id = b.mailbox_id
+                 and e.sent_at >= b.key_from_at and e.sent_at < b.key_to_at`)}
+            union all
+            select m.tenant_id, m.email_account_id, m.day, b.from_day, b.to_day, b.time_zone,
+                   m.current_volume, m.bounced + coalesce(w.bounced, 0),
+                   m.spam_complaints + coalesce(w.spam_complaints, 0),
+                   m.sent, m.delivered, m.opened_tracked, m.clicked_tracked, m.replied, m.bounced,
+                   m.unsubscribed, m.spam_complaints,
+                   coalesce(w.sent, 0), coalesce(w.delivered, 0), coalesce(w.opened_tracked, 0),
+                   coalesce(w.clicked_tracked, 0), coalesce(w.replied, 0), coalesce(w.bounced, 0),
+                   coalesce(w.unsubscribed, 0), coalesce(w.spam_complaints, 0)
+              from bounds b
+              join mailbox_analytics m on m.tenant_id = b.tenant_id and m.email_account_id = b.mailbox_id
+               and m.day >= b.from_day - 6 and m.day < b.to_day
+               and not (m.day >= b.from_day and m.day < b.key_to)
+              -- a warmup row exists only beside a mailbox row of the same day (both come from
+              -- the same day groups, the warmup one when a warmup email was sent)
+              left join warmup_analytics w on w.tenant_id = m.tenant_id
+               and w.email_account_id = m.email_account_id and w.day = m.day`,
         sql`a.tenant_id = b.tenant_id and a.email_account_id = b.mailbox_id`,
       ),
     )
@@ -60,7 +107,8 @@ export async function recomputeMailboxAnalytics(
 async function run(
   db: Kysely<DB>,
   scope: RawBuilder<unknown>,
-  emailInScope: RawBuilder<unknown>,
+  /** rows of (tenant, mailbox, day, from_day, to_day, time_zone, then the counts of emailDays) */
+  dayGroups: RawBuilder<unknown>,
   rowInScope: RawBuilder<unknown>,
 ): Promise<TableCounts[]> {
   const { rows } = await sql<{
@@ -79,29 +127,7 @@ async function run(
     -- materialized so that it is planned on its own: hashed, then the window sorts the few day
     -- groups (inline, the window's order made the planner sort every email instead)
     days as materialized (
-      select e.tenant_id, e.email_account_id, (e.sent_at at time zone b.time_zone)::date as day,
-             b.from_day, b.to_day, b.time_zone,
-             count(*)::int as all_sent,
-             count(e.bounce_type)::int as all_bounced,
-             count(e.complaint_at)::int as all_complaints,
-             count(*) filter (where not e.is_warmup)::int as sent,
-             count(*) filter (where not e.is_warmup and e.status = 'delivered')::int as delivered,
-             count(e.opened_at) filter (where not e.is_warmup)::int as opened_tracked,
-             count(e.clicked_at) filter (where not e.is_warmup)::int as clicked_tracked,
-             count(e.replied_at) filter (where not e.is_warmup)::int as replied,
-             count(e.bounce_type) filter (where not e.is_warmup)::int as bounced,
-             count(e.unsubscribed_at) filter (where not e.is_warmup)::int as unsubscribed,
-             count(e.complaint_at) filter (where not e.is_warmup)::int as spam_complaints,
-             count(*) filter (where e.is_warmup)::int as w_sent,
-             count(*) filter (where e.is_warmup and e.status = 'delivered')::int as w_delivered,
-             count(e.opened_at) filter (where e.is_warmup)::int as w_opened_tracked,
-             count(e.clicked_at) filter (where e.is_warmup)::int as w_clicked_tracked,
-             count(e.replied_at) filter (where e.is_warmup)::int as w_replied,
-             count(e.bounce_type) filter (where e.is_warmup)::int as w_bounced,
-             count(e.unsubscribed_at) filter (where e.is_warmup)::int as w_unsubscribed,
-             count(e.complaint_at) filter (where e.is_warmup)::int as w_spam_complaints
-        from ${emailInScope}
-       group by 1, 2, 3, 4, 5, 6
+      ${dayGroups}
     ),
     windows as (
       select d.*,
@@ -160,14 +186,13 @@ async function run(
         'health_score',
       ],
     })},
-    mailbox_deletes as (
-      delete from mailbox_analytics a
-       using bounds b
-       where ${rowInScope} and a.day >= b.from_day and a.day < b.to_day
-         and not exists (select from mailbox_rows r where r.tenant_id = a.tenant_id
-                            and r.email_account_id = a.email_account_id and r.day = a.day)
-      returning 1
-    ),
+    ${deleteRows({
+      name: 'mailbox_deletes',
+      table: 'mailbox_analytics',
+      rows: 'mailbox_rows',
+      key: ['tenant_id', 'email_account_id', 'day'],
+      inScope: sql`${rowInScope} and a.day >= b.from_day and a.day < b.to_day`,
+    })},
     ${writeRows({
       name: 'warmup',
       table: 'warmup_analytics',
@@ -175,14 +200,13 @@ async function run(
       key: ['tenant_id', 'email_account_id', 'day'],
       columns: ['company_id', 'billing_id', ...METRICS, 'health_score', 'progress_percentage'],
     })},
-    warmup_deletes as (
-      delete from warmup_analytics a
-       using bounds b
-       where ${rowInScope} and a.day >= b.from_day and a.day < b.to_day
-         and not exists (select from warmup_rows r where r.tenant_id = a.tenant_id
-                            and r.email_account_id = a.email_account_id and r.day = a.day)
-      returning 1
-    )
+    ${deleteRows({
+      name: 'warmup_deletes',
+      table: 'warmup_analytics',
+      rows: 'warmup_rows',
+      key: ['tenant_id', 'email_account_id', 'day'],
+      inScope: sql`${rowInScope} and a.day >= b.from_day and a.day < b.to_day`,
+    })}
     select ${writeCounts('mailbox', 'mailbox_analytics_default')},
            (select count(*) from mailbox_deletes)::int as mailbox_deletes,
            ${writeCounts('warmup', 'warmup_analytics_default')},
@@ -203,4 +227,32 @@ async function run(
       inDefaultPartition: r.warmup_defaults,
     },
   ]
+}
+
+/** The emails of the scope grouped by mailbox and local day: every count a mailbox row needs. */
+function emailDays(emailsInScope: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`
+      select e.tenant_id, e.email_account_id, (e.sent_at at time zone b.time_zone)::date as day,
+             b.from_day, b.to_day, b.time_zone,
+             count(*)::int as all_sent,
+             count(e.bounce_type)::int as all_bounced,
+             count(e.complaint_at)::int as all_complaints,
+             count(*) filter (where not e.is_warmup)::int as sent,
+             count(*) filter (where not e.is_warmup and e.status = 'delivered')::int as delivered,
+             count(e.opened_at) filter (where not e.is_warmup)::int as opened_tracked,
+             count(e.clicked_at) filter (where not e.is_warmup)::int as clicked_tracked,
+             count(e.replied_at) filter (where not e.is_warmup)::int as replied,
+             count(e.bounce_type) filter (where not e.is_warmup)::int as bounced,
+             count(e.unsubscribed_at) filter (where not e.is_warmup)::int as unsubscribed,
+             count(e.complaint_at) filter (where not e.is_warmup)::int as spam_complaints,
+             count(*) filter (where e.is_warmup)::int as w_sent,
+             count(*) filter (where e.is_warmup and e.status = 'delivered')::int as w_delivered,
+             count(e.opened_at) filter (where e.is_warmup)::int as w_opened_tracked,
+             count(e.clicked_at) filter (where e.is_warmup)::int as w_clicked_tracked,
+             count(e.replied_at) filter (where e.is_warmup)::int as w_replied,
+             count(e.bounce_type) filter (where e.is_warmup)::int as w_bounced,
+             count(e.unsubscribed_at) filter (where e.is_warmup)::int as w_unsubscribed,
+             count(e.complaint_at) filter (where e.is_warmup)::int as w_spam_complaints
+        from ${emailsInScope}
+       group by 1, 2, 3, 4, 5, 6`
 }

@@ -13,14 +13,20 @@ export async function lockTenants(trx: QueryExecutorProvider, tenantIds: string[
       from unnest(${sorted}::text[]) as u(t)`.execute(trx)
 }
 
-/** Takes the tenant's lock if it is free; false when another recompute holds it. */
-export async function tryLockTenant(
+/**
+ * Takes the free locks among the tenants, in the given order, stopping at `max` taken; returns the
+ * tenants locked. One statement: the filter runs row by row under the LIMIT (no sort above it), so
+ * no lock is taken past the last tenant returned.
+ */
+export async function tryLockTenants(
   trx: QueryExecutorProvider,
-  tenantId: string,
-): Promise<boolean> {
-  const { rows } = await sql<{ locked: boolean }>`
-    select pg_try_advisory_xact_lock(hashtext(${NAMESPACE}), hashtext(${tenantId})) as locked`.execute(
-    trx,
-  )
-  return rows[0]?.locked === true
+  tenantIds: string[],
+  max: number,
+): Promise<string[]> {
+  if (tenantIds.length === 0 || max <= 0) return []
+  const { rows } = await sql<{ tenant_id: string }>`
+    select u.t as tenant_id from unnest(${tenantIds}::text[]) as u(t)
+     where pg_try_advisory_xact_lock(hashtext(${NAMESPACE}), hashtext(u.t))
+     limit ${Number.isFinite(max) ? max : null}`.execute(trx)
+  return rows.map((r) => r.tenant_id)
 }

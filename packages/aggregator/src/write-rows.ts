@@ -57,6 +57,37 @@ export function writeRows(spec: WriteRowsSpec): RawBuilder<unknown> {
     )`
 }
 
+export interface DeleteRowsSpec {
+  /** the CTE's name */
+  name: string
+  table: string
+  /** the CTE holding the recomputed rows of the scope */
+  rows: string
+  key: readonly string[]
+  /** which stored rows (alias `a`) the scope (alias `b`, the `bounds` CTE) covers */
+  inScope: RawBuilder<unknown>
+}
+
+/**
+ * A CTE deleting the stored rows of the scope that the recompute no longer produces. A set
+ * difference, not NOT EXISTS: the planner estimates a CTE of recomputed rows at one row and, for
+ * a scope of single keys, ran the anti-join as a nested loop rescanning that CTE once per stored
+ * row (811 leads × 406 rows: 0.4 s for nothing deleted).
+ */
+export function deleteRows(spec: DeleteRowsSpec): RawBuilder<unknown> {
+  const { name, table, rows, key, inScope } = spec
+  const list = (prefix = '') => sql.raw(key.map((c) => `${prefix}${c}`).join(', '))
+  return sql`
+    ${sql.raw(name)} as (
+      delete from ${sql.raw(table)} a
+       using (select ${list('a.')} from bounds b join ${sql.raw(table)} a on ${inScope}
+              except
+              select ${list()} from ${sql.raw(rows)}) d
+       where ${sql.raw(key.map((k) => `a.${k} = d.${k}`).join(' and '))}
+      returning 1
+    )`
+}
+
 /** The summary columns of writeRows' CTEs: rows written, and rows that fell into `defaultPartition`. */
 export function writeCounts(name: string, defaultPartition?: string): RawBuilder<unknown> {
   const id = (s: string) => sql.raw(s)

@@ -11,7 +11,7 @@ import {
   verifyAnalytics,
 } from '../src/index.js'
 import { computeContract } from './support/contract-oracle.js'
-import { insertEdgeCaseFixture } from './support/edge-case-fixture.js'
+import { insertEdgeCaseFixture, insertEmails } from './support/edge-case-fixture.js'
 import { applyMutations } from './support/mutations.js'
 import { readAnalytics, readAnalyticsExactly, readSource, sortTables } from './support/snapshot.js'
 
@@ -129,6 +129,121 @@ describe('incremental aggregation from dirty keys', () => {
     // verification changes nothing: the tampered row is still there until a recompute
     expect((await verifyAnalytics(writer, { tenantIds: ['t-ny'] })).drift).toHaveLength(1)
     await recomputeAll(writer, { tenantIds: ['t-ny'] })
+    await expectExact()
+  })
+
+  it('records a billing month only when a billed column changes', async () => {
+    const su = database.connect().db
+    const writer = database.connect(ROLES.writer).db
+    const keysOf = async (kind: string) =>
+      (
+        await sql<{ day: string }>`select day::text as day from analytics_dirty_keys
+                                     where kind = ${kind} order by day`.execute(su)
+      ).rows.map((r) => r.day)
+    const target = sql`(select id from emails where tenant_id = 't-utc' and not is_warmup
+                          and sent_at >= '2024-03-31Z' and sent_at < '2024-04-01Z' order by id limit 1)`
+    await sql`update emails set opened_at = sent_at, clicked_at = sent_at
+               where tenant_id = 't-utc' and id = ${target}`.execute(writer)
+    expect(await keysOf('billing_month'), 'an open or a click bills nothing').toEqual([])
+    expect(await keysOf('campaign_day')).toEqual(['2024-03-31'])
+    await sql`update emails set sent_at = sent_at + interval '1 day'
+               where tenant_id = 't-utc' and id = ${target}`.execute(writer)
+    expect(await keysOf('billing_month'), 'a send moving month dirties both months').toEqual([
+      '2024-03-01',
+      '2024-04-01',
+    ])
+    await drainAll(writer)
+    await expectExact()
+  })
+
+  it('a bounce on one day moves the health of the six days after it, read from the stored days', async () => {
+    const writer = database.connect(ROLES.writer).db
+    // a mailbox sending every day for two weeks, aggregated
+    const fresh = Array.from({ length: 14 }, (_, i) => ({
+      tenant_id: 't-utc',
+      id: 2_000_000 + i,
+      company_id: 't-utc-co',
+      email_account_id: 't-utc-m3',
+      is_warmup: i % 3 === 0,
+      campaign_id: i % 3 === 0 ? null : 't-utc-c1',
+      sequence_step_id: i % 3 === 0 ? null : 't-utc-c1-s1',
+      lead_id: i % 3 === 0 ? null : 't-utc-l7',
+      status: 'delivered',
+      sent_at: `2024-06-${String(i + 1).padStart(2, '0')}T12:00:00Z`,
+      opened_at: null,
+      clicked_at: null,
+      replied_at: null,
+      bounce_type: null,
+      unsubscribed_at: null,
+      // a warmup complaint on a day the windows later read from the stored rows
+      complaint_at: i === 3 ? '2024-06-04T13:00:00Z' : null,
+    }))
+    await insertEmails(writer, fresh)
+    await drainAll(writer)
+    await expectExact()
+    // a bounce and a warmup complaint on single days 8 days apart (two ranges, the second's
+    // window reading days the first rewrites): only those days' keys are dirty
+    await sql`update emails set bounce_type = 'hard', status = 'bounced'
+               where tenant_id = 't-utc' and id = 2000004`.execute(writer)
+    await sql`update emails set complaint_at = sent_at where tenant_id = 't-utc' and id = 2000012`.execute(
+      writer,
+    )
+    const { rows } = await sql<{ day: string }>`
+      select day::text as day from analytics_dirty_keys where kind = 'mailbox_day' order by day`.execute(
+      writer,
+    )
+    expect(rows.map((r) => r.day)).toEqual(['2024-06-05', '2024-06-13'])
+    const health = async () =>
+      (
+        await sql<{ day: string; health_score: number }>`
+          select day::text as day, health_score from mailbox_analytics
+           where tenant_id = 't-utc' and email_account_id = 't-utc-m3' and day >= '2024-06-01'
+           order by day`.execute(writer)
+      ).rows
+    const before = await health()
+    await drainAll(writer)
+    const after = await health()
+    const changed = after.filter((r, i) => r.health_score !== before[i]?.health_score)
+    expect(changed.map((r) => r.day)).toEqual([
+      '2024-06-05',
+      '2024-06-06',
+      '2024-06-07',
+      '2024-06-08',
+      '2024-06-09',
+      '2024-06-10',
+      '2024-06-11',
+      '2024-06-13',
+      '2024-06-14',
+    ])
+    await expectExact()
+  })
+
+  it('concurrent drains limited to a few tenants each share the waiting tenants', async () => {
+    const su = database.connect().db
+    const writer = database.connect(ROLES.writer).db
+    await sql`update emails set clicked_at = coalesce(clicked_at, sent_at) + interval '1 minute'
+               where sent_at is not null and tenant_id in ('t-utc', 't-ist', 't-ny')`.execute(
+      writer,
+    )
+    const a = database.connect(ROLES.writer).db
+    // a transaction holding the lock of the first tenant in line makes the drain take the next
+    const held = await a.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(hashtext('pm_aggregate'), hashtext('t-ist'))`.execute(
+        trx,
+      )
+      return drainDirtyKeys(writer, { maxTenants: 1 })
+    })
+    expect(held).toMatchObject({ state: 'drained', tenantIds: ['t-ny'] })
+    const next = await drainDirtyKeys(writer, { maxTenants: 1 })
+    expect(next).toMatchObject({ state: 'drained', tenantIds: ['t-ist'] })
+    await drainAll(writer)
+    const { rows } = await sql<{ n: number }>`
+      select count(*)::int as n from pg_locks
+       where locktype = 'advisory'
+         and database = (select oid from pg_database where datname = current_database())`.execute(
+      su,
+    )
+    expect(rows[0]?.n, 'no lock outlives its drain').toBe(0)
     await expectExact()
   })
 })
