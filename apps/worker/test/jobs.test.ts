@@ -1,61 +1,30 @@
-import { Redis } from 'ioredis'
 import { sql } from 'kysely'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { readWorkerConfig } from '../src/env.js'
+import { describe, expect, it } from 'vitest'
 import {
   billingCalculateJob,
   campaignAggregateJob,
   dailyAggregateJob,
   requestAggregates,
 } from '../src/queues.js'
-import { type RunningWorker, startWorker } from '../src/worker.js'
-import {
-  type AnalyticsDatabase,
-  createAnalyticsDatabase,
-  driftFromContract,
-  waitFor,
-} from './support/analytics-database.js'
-import { SHARED_REDIS_URL, uniquePrefix } from './support/queue-prefix.js'
-import { deleteKeysUnder } from './support/redis-keys.js'
+import { driftFromContract, waitFor } from './support/analytics-database.js'
+import { workerForTestFile } from './support/worker-under-test.js'
 
 // The seed's jobs, the scheduled fan-outs and bad payloads, through the real queues. No job
 // scheduler runs here, so the only jobs are the test's.
 
-let database: AnalyticsDatabase
-let worker: RunningWorker
-const prefix = uniquePrefix('jobs')
-const redis = new Redis(SHARED_REDIS_URL)
-
-beforeAll(async () => {
-  database = await createAnalyticsDatabase('worker_jobs')
-  const config = readWorkerConfig({
-    DATABASE_URL: database.writerUrl,
-    REDIS_URL: SHARED_REDIS_URL,
-    WORKER_QUEUE_PREFIX: prefix,
-    WORKER_REPAIR_INTERVAL_MS: '3600000',
-    LOG_LEVEL: 'silent',
-  })
-  worker = await startWorker(config, { schedulers: false, health: false })
-})
-
-afterAll(async () => {
-  expect(await worker?.stop(10_000)).toBe(true)
-  await deleteKeysUnder(redis, prefix)
-  redis.disconnect()
-  await database?.test.drop()
-})
+const under = workerForTestFile('jobs', 'silent')
 
 async function finished(queue: 'aggregate' | 'drain' | 'scheduled', id: string | undefined) {
   if (!id) throw new Error('the job has no id')
   await waitFor(
     `job ${id} to finish`,
     async () => {
-      const state = await worker.queues[queue].getJobState(id)
+      const state = await under.worker.queues[queue].getJobState(id)
       return state === 'completed' || state === 'failed'
     },
     10_000,
   )
-  const job = await worker.queues[queue].getJob(id)
+  const job = await under.worker.queues[queue].getJob(id)
   if (!job) throw new Error(`job ${id} is gone`)
   return { job, state: await job.getState() }
 }
@@ -63,7 +32,7 @@ async function finished(queue: 'aggregate' | 'drain' | 'scheduled', id: string |
 /** Damages rows the way a bug or a manual edit would, bypassing change tracking. */
 async function tamper(where: string): Promise<void> {
   for (const table of ['campaign_analytics', 'sequence_step_analytics', 'mailbox_analytics']) {
-    await sql.raw(`update ${table} set sent = sent + 100 where ${where}`).execute(database.su)
+    await sql.raw(`update ${table} set sent = sent + 100 where ${where}`).execute(under.database.su)
   }
 }
 
@@ -71,41 +40,41 @@ describe('the seed jobs', () => {
   it('daily-aggregate, campaign-aggregate and billing-calculate repair the keys they cover', async () => {
     await tamper(`tenant_id = 't-ny' and day = '2024-03-10'`)
     await sql`update billing_analytics set emails_sent = 0 where tenant_id = 't-ist'`.execute(
-      database.su,
+      under.database.su,
     )
     await sql`update campaign_analytics set sent = 0 where tenant_id = 't-utc' and campaign_id = 't-utc-c3'`.execute(
-      database.su,
+      under.database.su,
     )
-    expect(Object.keys(await driftFromContract(database.su)).length).toBeGreaterThan(0)
+    expect(Object.keys(await driftFromContract(under.database.su)).length).toBeGreaterThan(0)
     const { rows } = await sql<{ month: string }>`
       select distinct to_char(period_start at time zone 'Asia/Kolkata', 'YYYY-MM-01') as month
-        from billing_analytics where tenant_id = 't-ist'`.execute(database.su)
-    const jobs = await requestAggregates(worker.queues, [
+        from billing_analytics where tenant_id = 't-ist'`.execute(under.database.su)
+    const jobs = await requestAggregates(under.worker.queues, [
       dailyAggregateJob({ tenantId: 't-ny', day: '2024-03-10' }),
       campaignAggregateJob({ tenantId: 't-utc', campaignId: 't-utc-c3' }),
       ...rows.map((r) => billingCalculateJob({ tenantId: 't-ist', month: r.month })),
     ])
     for (const job of jobs) expect((await finished('aggregate', job.id)).state).toBe('completed')
-    expect(await driftFromContract(database.su)).toEqual({})
+    expect(await driftFromContract(under.database.su)).toEqual({})
   })
 
   it('the daily fan-out enqueues each tenant’s local yesterday; the monthly one its last month', async () => {
     // 03:30 UTC on 11 March 2024: still the 10th in New York (UTC−4 since that morning)
-    const daily = await worker.queues.scheduled.add('daily-fanout', {
+    const daily = await under.worker.queues.scheduled.add('daily-fanout', {
       asOf: '2024-03-11T03:30:00Z',
     })
     expect((await finished('scheduled', daily.id)).state).toBe('completed')
     // 02:00 UTC on 1 April: still 31 March in New York
-    const monthly = await worker.queues.scheduled.add('monthly-fanout', {
+    const monthly = await under.worker.queues.scheduled.add('monthly-fanout', {
       asOf: '2024-04-01T02:00:00Z',
     })
     expect((await finished('scheduled', monthly.id)).state).toBe('completed')
     await waitFor(
       'the fanned-out jobs',
-      async () => (await worker.queues.aggregate.getJobCounts('active', 'wait')).wait === 0,
+      async () => (await under.worker.queues.aggregate.getJobCounts('active', 'wait')).wait === 0,
       10_000,
     )
-    const done = await worker.queues.aggregate.getJobs(['completed', 'active', 'wait'])
+    const done = await under.worker.queues.aggregate.getJobs(['completed', 'active', 'wait'])
     const data = (name: string) =>
       done
         .filter((j) => j.name === name && j.timestamp >= daily.timestamp)
@@ -123,7 +92,7 @@ describe('the seed jobs', () => {
       { tenantId: 't-quiet', month: '2024-03-01' },
       { tenantId: 't-utc', month: '2024-03-01' },
     ])
-    expect(await driftFromContract(database.su)).toEqual({})
+    expect(await driftFromContract(under.database.su)).toEqual({})
   })
 })
 
@@ -135,7 +104,7 @@ describe('bad jobs', () => {
   ])(
     '%s with %j fails at once, without retries, and is kept for inspection',
     async (name, data, reason) => {
-      const job = await worker.queues.drain.add(name, data)
+      const job = await under.worker.queues.drain.add(name, data)
       const { job: failed, state } = await finished('drain', job.id)
       expect(state).toBe('failed')
       expect(failed.attemptsMade).toBe(1)
@@ -144,14 +113,14 @@ describe('bad jobs', () => {
   )
 
   it('rejects a day that is not a calendar day, and a job name its queue does not run', async () => {
-    const badDay = await worker.queues.aggregate.add('daily-aggregate', {
+    const badDay = await under.worker.queues.aggregate.add('daily-aggregate', {
       tenantId: 't-ny',
       day: '2024-02-30',
     })
     const first = await finished('aggregate', badDay.id)
     expect(first.state).toBe('failed')
     expect(first.job.failedReason).toMatch(/day must be a real calendar day/)
-    const wrongQueue = await worker.queues.aggregate.add('drain', { tenantId: 't-ny' })
+    const wrongQueue = await under.worker.queues.aggregate.add('drain', { tenantId: 't-ny' })
     const second = await finished('aggregate', wrongQueue.id)
     expect(second.state).toBe('failed')
     expect(second.job.attemptsMade).toBe(1)
