@@ -34,8 +34,8 @@ export async function recomputeMailboxAnalytics(
           from unnest(${s.map((x) => x.tenantId)}::text[], ${s.map((x) => x.fromDay)}::date[],
                       ${s.map((x) => addDays(x.toDay, 6))}::date[]) as r(tenant_id, from_day, to_day)
           join tenants t on t.id = r.tenant_id`,
-          emailDays(emailsOfTenants(s, 'read_from_at')),
-          sql`a.tenant_id = b.tenant_id`,
+          sql`select ${emailDays(emailsOfTenants(s, 'read_from_at'), WITHIN_RANGE)}`,
+          { inScope: sql`a.tenant_id = b.tenant_id and a.day >= b.from_day and a.day < b.to_day` },
         ),
       ),
     )
@@ -52,16 +52,22 @@ export async function recomputeMailboxAnalytics(
                       ${whole.map((x) => x.fromDay)}::date[], ${whole.map((x) => x.toDay)}::date[])
                  as r(tenant_id, mailbox_id, from_day, to_day)
           join tenants t on t.id = r.tenant_id`,
-        emailDays(sql`bounds b join emails e on e.tenant_id = b.tenant_id
-            and e.email_account_id = b.mailbox_id and e.sent_at is not null
-            and (b.read_from_at = '-infinity' or e.sent_at >= b.read_from_at)
-            and (b.to_at = 'infinity' or e.sent_at < b.to_at)`),
-        sql`a.tenant_id = b.tenant_id and a.email_account_id = b.mailbox_id`,
+        sql`select ${emailDays(
+          sql`bounds b join emails e on e.tenant_id = b.tenant_id
+               and e.email_account_id = b.mailbox_id and e.sent_at is not null
+               and (b.read_from_at = '-infinity' or e.sent_at >= b.read_from_at)
+               and (b.to_at = 'infinity' or e.sent_at < b.to_at)`,
+          WITHIN_RANGE,
+        )}`,
+        {
+          inScope: sql`a.tenant_id = b.tenant_id and a.email_account_id = b.mailbox_id
+                       and a.day >= b.from_day and a.day < b.to_day`,
+        },
       ),
     )
   }
-  // changed days: their emails are read again; the 6 days before them (their health windows) and
-  // the 6 after (whose windows include them) come from the stored daily rows, which hold the same
+  // changed days: their emails are read again; every other day their health windows read (the 6
+  // days before each) or move (the 6 after) comes from the stored daily rows, which hold the same
   // counts. A day among those whose own change is still waiting is stale here only until its key
   // is drained, and that drain rewrites every day whose window it is in.
   const days = scope.mailboxDays.filter((m) => m.fromDay !== NO_START && m.toDay !== NO_END)
@@ -77,39 +83,70 @@ export async function recomputeMailboxAnalytics(
                       ${days.map((x) => x.fromDay)}::date[], ${days.map((x) => x.toDay)}::date[])
                  as r(tenant_id, mailbox_id, from_day, key_to)
           join tenants t on t.id = r.tenant_id`,
-        sql`${emailDays(sql`bounds b join emails e on e.tenant_id = b.tenant_id
-                 and e.email_account_id = b.mailbox_id
-                 and e.sent_at >= b.key_from_at and e.sent_at < b.key_to_at`)}
-            union all
-            select m.tenant_id, m.email_account_id, m.day, b.from_day, b.to_day, b.time_zone,
-                   m.current_volume, m.bounced + coalesce(w.bounced, 0),
-                   m.spam_complaints + coalesce(w.spam_complaints, 0),
-                   m.sent, m.delivered, m.opened_tracked, m.clicked_tracked, m.replied, m.bounced,
-                   m.unsubscribed, m.spam_complaints,
-                   coalesce(w.sent, 0), coalesce(w.delivered, 0), coalesce(w.opened_tracked, 0),
-                   coalesce(w.clicked_tracked, 0), coalesce(w.replied, 0), coalesce(w.bounced, 0),
-                   coalesce(w.unsubscribed, 0), coalesce(w.spam_complaints, 0)
-              from bounds b
-              join mailbox_analytics m on m.tenant_id = b.tenant_id and m.email_account_id = b.mailbox_id
-               and m.day >= b.from_day - 6 and m.day < b.to_day
-               and not (m.day >= b.from_day and m.day < b.key_to)
-              -- a warmup row exists only beside a mailbox row of the same day (both come from
-              -- the same day groups, the warmup one when a warmup email was sent)
-              left join warmup_analytics w on w.tenant_id = m.tenant_id
-               and w.email_account_id = m.email_account_id and w.day = m.day`,
-        sql`a.tenant_id = b.tenant_id and a.email_account_id = b.mailbox_id`,
+        sql`
+        select ${emailDays(
+          sql`bounds b join emails e on e.tenant_id = b.tenant_id
+               and e.email_account_id = b.mailbox_id
+               and e.sent_at >= b.key_from_at and e.sent_at < b.key_to_at`,
+          sql`''::text as part, true as writable`,
+        )}
+        union all
+        select m.tenant_id, m.email_account_id, m.day, '' as part, n.writable, n.time_zone,
+               m.current_volume, m.bounced + coalesce(w.bounced, 0),
+               m.spam_complaints + coalesce(w.spam_complaints, 0),
+               m.sent, m.delivered, m.opened_tracked, m.clicked_tracked, m.replied, m.bounced,
+               m.unsubscribed, m.spam_complaints,
+               coalesce(w.sent, 0), coalesce(w.delivered, 0), coalesce(w.opened_tracked, 0),
+               coalesce(w.clicked_tracked, 0), coalesce(w.replied, 0), coalesce(w.bounced, 0),
+               coalesce(w.unsubscribed, 0), coalesce(w.spam_complaints, 0)
+          from needed n
+          join mailbox_analytics m on m.tenant_id = n.tenant_id and m.email_account_id = n.mailbox_id
+           and m.day = n.day
+          -- a warmup row exists only beside a mailbox row of the same day (both come from the
+          -- same day groups, the warmup one when a warmup email was sent)
+          left join warmup_analytics w on w.tenant_id = m.tenant_id
+           and w.email_account_id = m.email_account_id and w.day = m.day
+         where not n.dirty`,
+        {
+          scope: sql`needed b`,
+          inScope: sql`a.tenant_id = b.tenant_id and a.email_account_id = b.mailbox_id
+                       and a.day = b.day and b.writable`,
+        },
+        // per mailbox, every day a window of a written day reads: the dirty days and the 6
+        // before and after each; written are the dirty days and the 6 after each
+        sql`needed as materialized (
+          select b.tenant_id, b.mailbox_id, g.day::date as day, min(b.time_zone) as time_zone,
+                 bool_or(g.day >= b.from_day) as writable,
+                 bool_or(g.day >= b.from_day and g.day < b.key_to) as dirty
+            from bounds b
+           cross join generate_series(b.from_day - 6, b.key_to + 5, interval '1 day') as g(day)
+           group by 1, 2, 3
+        ),`,
       ),
     )
   }
   return results.flat()
 }
 
+/**
+ * A day group's window partition and whether its rows are written, for scopes of ranges: each
+ * range reads its own days (see normalizeScope), and writes [from_day, to_day).
+ */
+const WITHIN_RANGE = sql`b.from_day::text as part,
+  (e.sent_at at time zone b.time_zone)::date >= b.from_day
+    and (e.sent_at at time zone b.time_zone)::date < b.to_day as writable`
+
 async function run(
   db: Kysely<DB>,
   scope: RawBuilder<unknown>,
-  /** rows of (tenant, mailbox, day, from_day, to_day, time_zone, then the counts of emailDays) */
+  /**
+   * rows of (tenant, mailbox, day, part, writable, time_zone, then the counts of emailDays): the
+   * health windows run over the days of one part of a mailbox; writable rows are written
+   */
   dayGroups: RawBuilder<unknown>,
-  rowInScope: RawBuilder<unknown>,
+  /** the stored rows of the scope, deleted when not recomputed (see deleteRows) */
+  stored: { inScope: RawBuilder<unknown>; scope?: RawBuilder<unknown> },
+  moreCtes: RawBuilder<unknown> = sql``,
 ): Promise<TableCounts[]> {
   const { rows } = await sql<{
     mailbox_upserts: number
@@ -124,6 +161,7 @@ async function run(
              (b.to_day::timestamp at time zone b.time_zone) as to_at
         from (${scope}) b
     ),
+    ${moreCtes}
     -- materialized so that it is planned on its own: hashed, then the window sorts the few day
     -- groups (inline, the window's order made the planner sort every email instead)
     days as materialized (
@@ -136,8 +174,7 @@ async function run(
              sum(w_sent) over w as win_w_sent, sum(w_bounced) over w as win_w_bounced,
              sum(w_spam_complaints) over w as win_w_complaints
         from days d
-      -- a window never mixes two scope entries: each read its own days (see normalizeScope)
-      window w as (partition by d.tenant_id, d.email_account_id, d.from_day order by d.day
+      window w as (partition by d.tenant_id, d.email_account_id, d.part order by d.day
                    range between '6 days' preceding and current row)
     ),
     mailbox_rows as (
@@ -152,7 +189,7 @@ async function run(
         from windows w
         join email_accounts ea on ea.tenant_id = w.tenant_id and ea.id = w.email_account_id
         left join warmup_status ws on ws.tenant_id = w.tenant_id and ws.email_account_id = w.email_account_id
-       where w.day >= w.from_day and w.day < w.to_day
+       where w.writable
     ),
     warmup_rows as (
       select w.tenant_id, ea.company_id, w.email_account_id, w.day,
@@ -169,7 +206,7 @@ async function run(
         from windows w
         join email_accounts ea on ea.tenant_id = w.tenant_id and ea.id = w.email_account_id
         left join warmup_status ws on ws.tenant_id = w.tenant_id and ws.email_account_id = w.email_account_id
-       where w.day >= w.from_day and w.day < w.to_day and w.w_sent > 0
+       where w.writable and w.w_sent > 0
     ),
     ${writeRows({
       name: 'mailbox',
@@ -191,7 +228,7 @@ async function run(
       table: 'mailbox_analytics',
       rows: 'mailbox_rows',
       key: ['tenant_id', 'email_account_id', 'day'],
-      inScope: sql`${rowInScope} and a.day >= b.from_day and a.day < b.to_day`,
+      ...stored,
     })},
     ${writeRows({
       name: 'warmup',
@@ -205,7 +242,7 @@ async function run(
       table: 'warmup_analytics',
       rows: 'warmup_rows',
       key: ['tenant_id', 'email_account_id', 'day'],
-      inScope: sql`${rowInScope} and a.day >= b.from_day and a.day < b.to_day`,
+      ...stored,
     })}
     select ${writeCounts('mailbox', 'mailbox_analytics_default')},
            (select count(*) from mailbox_deletes)::int as mailbox_deletes,
@@ -230,10 +267,14 @@ async function run(
 }
 
 /** The emails of the scope grouped by mailbox and local day: every count a mailbox row needs. */
-function emailDays(emailsInScope: RawBuilder<unknown>): RawBuilder<unknown> {
+function emailDays(
+  emailsInScope: RawBuilder<unknown>,
+  /** the `part` and `writable` columns */
+  labels: RawBuilder<unknown>,
+): RawBuilder<unknown> {
   return sql`
-      select e.tenant_id, e.email_account_id, (e.sent_at at time zone b.time_zone)::date as day,
-             b.from_day, b.to_day, b.time_zone,
+             e.tenant_id, e.email_account_id, (e.sent_at at time zone b.time_zone)::date as day,
+             ${labels}, b.time_zone,
              count(*)::int as all_sent,
              count(e.bounce_type)::int as all_bounced,
              count(e.complaint_at)::int as all_complaints,

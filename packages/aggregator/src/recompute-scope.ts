@@ -55,11 +55,8 @@ export function monthOf(day: Day): Day {
   return `${day.slice(0, 7)}-01`
 }
 
-/**
- * Unions the ranges of each key. Ranges closer than `gap` days merge too: a mailbox range writes
- * the 6 days after it (their health windows include it), and two entries must not write one row.
- */
-function mergeRanges<T extends DayRange>(items: T[], keyOf: (t: T) => string, gap = 0): T[] {
+/** Unions the overlapping and adjacent ranges of each key. */
+function mergeRanges<T extends DayRange>(items: T[], keyOf: (t: T) => string): T[] {
   const byKey = new Map<string, T[]>()
   for (const item of items) {
     const list = byKey.get(keyOf(item)) ?? []
@@ -71,7 +68,7 @@ function mergeRanges<T extends DayRange>(items: T[], keyOf: (t: T) => string, ga
     list.sort((a, b) => compareDays(a.fromDay, b.fromDay))
     let current: T | undefined
     for (const item of list) {
-      if (current && compareDays(item.fromDay, addDays(current.toDay, gap)) <= 0) {
+      if (current && compareDays(item.fromDay, current.toDay) <= 0) {
         if (compareDays(item.toDay, current.toDay) > 0) current = { ...current, toDay: item.toDay }
       } else {
         if (current) merged.push(current)
@@ -113,10 +110,11 @@ export function normalizeScope(scope: RecomputeScope): NormalizedScope {
       (scope.campaignDays ?? []).filter((c) => !wholeTenant.has(c.tenantId)),
       (c) => `${c.tenantId}\u0000${c.campaignId}`,
     ),
+    // only overlapping and adjacent ranges merge: the mailbox statement reads each range's emails
+    // once and takes the days between two ranges from the stored rows (mailbox-analytics.ts)
     mailboxDays: mergeRanges(
       (scope.mailboxDays ?? []).filter((m) => !wholeTenant.has(m.tenantId)),
       (m) => `${m.tenantId}\u0000${m.mailboxId}`,
-      6,
     ),
     leads: unique(
       (scope.leads ?? []).filter(

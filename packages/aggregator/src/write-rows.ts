@@ -64,8 +64,10 @@ export interface DeleteRowsSpec {
   /** the CTE holding the recomputed rows of the scope */
   rows: string
   key: readonly string[]
-  /** which stored rows (alias `a`) the scope (alias `b`, the `bounds` CTE) covers */
+  /** which stored rows (alias `a`) the scope (alias `b`) covers */
   inScope: RawBuilder<unknown>
+  /** the relation of the scope, aliased `b` (default: the `bounds` CTE) */
+  scope?: RawBuilder<unknown>
 }
 
 /**
@@ -75,12 +77,12 @@ export interface DeleteRowsSpec {
  * row (811 leads × 406 rows: 0.4 s for nothing deleted).
  */
 export function deleteRows(spec: DeleteRowsSpec): RawBuilder<unknown> {
-  const { name, table, rows, key, inScope } = spec
+  const { name, table, rows, key, inScope, scope = sql`bounds b` } = spec
   const list = (prefix = '') => sql.raw(key.map((c) => `${prefix}${c}`).join(', '))
   return sql`
     ${sql.raw(name)} as (
       delete from ${sql.raw(table)} a
-       using (select ${list('a.')} from bounds b join ${sql.raw(table)} a on ${inScope}
+       using (select ${list('a.')} from ${scope} join ${sql.raw(table)} a on ${inScope}
               except
               select ${list()} from ${sql.raw(rows)}) d
        where ${sql.raw(key.map((k) => `a.${k} = d.${k}`).join(' and '))}
