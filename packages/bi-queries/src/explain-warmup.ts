@@ -113,7 +113,7 @@ export async function explainWarmup(
       left join warmup_status ws on ws.tenant_id = ${tenantId} and ws.email_account_id = ${mailboxId}
      where d.day >= ${from}`
   const recompute = db
-    .selectFrom(scored.as('w'))
+    .selectFrom(sql<Record<string, unknown>>`(${scored})`.as('w'))
     .having(sql<boolean>`count(*) >= ${MIN_TRACKING_DAYS}`)
     .select(warmupAggregates())
   const fresh = (await recompute.execute()) as Aggregates[]
