@@ -413,7 +413,8 @@ describe('GET /v1/explain: mailbox health', () => {
       expect(e.inputs.last_active_day, label).toBe(last)
       for (const m of emails) {
         expect(m.email_account_id, label).toBe(mailbox.email_account_id)
-        expect(m.day >= addDays(last, -6) && m.day <= last, label).toBe(true)
+        const day = m.day as string
+        expect(day >= addDays(last, -6) && day <= last, label).toBe(true)
       }
       expect(emails.length, label).toBe(mailbox.health_sample_sent)
       expect(health(emails), label).toBe(e.value)
