@@ -431,6 +431,59 @@ describe('GET /v1/explain: mailbox health', () => {
   })
 })
 
+describe('GET /v1/explain: mailbox warmup progress', () => {
+  it('explains the warmup_progress_percentage /v1/mailboxes returns, from the last warmup day', async () => {
+    const su = h.database.connect().db
+    const { rows: tz } = await sql<{ time_zone: string }>`
+      select time_zone from tenants where id = ${campaign.tenant_id}`.execute(su)
+    const zone = tz[0]?.time_zone as string
+    const localDay = (iso: string) =>
+      new Intl.DateTimeFormat('en-CA', {
+        timeZone: zone,
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+      }).format(new Date(iso))
+    const rows = await listAll(`/v1/mailboxes?${range}`)
+    const warming = rows.filter((r) => r.warmup_progress_percentage !== null)
+    expect(warming.length).toBeGreaterThan(0)
+    const without = rows.find((r) => r.warmup_progress_percentage === null)
+    for (const mailbox of [...warming.slice(0, 4), ...(without ? [without] : [])]) {
+      const label = String(mailbox.email_account_id)
+      const { explanation: e, rows: emails } = await explainAll<FigureBody>(
+        `/v1/explain/mailboxes/${mailbox.email_account_id}/warmup-progress?${range}`,
+      )
+      expect(e.value, label).toBe(mailbox.warmup_progress_percentage)
+      expect([e.recomputed, e.recomputed_matches, e.sample], label).toEqual([e.value, true, null])
+      for (const c of e.reconciliation)
+        expect(c, `${label}: ${c.check}`).toMatchObject({ holds: true })
+      expect(emails.length, label).toBe(e.source_count)
+      for (const m of emails) expect(m.is_warmup, label).toBe(true)
+      if (e.value === null) {
+        expect(emails, label).toEqual([])
+        continue
+      }
+      const last = emails
+        .map((m) => m.day as string)
+        .sort()
+        .at(-1) as string
+      expect(e.inputs.last_warmup_day, label).toBe(last)
+      const start = e.inputs.started_at === null ? null : localDay(e.inputs.started_at as string)
+      const progress =
+        start === null || last < start
+          ? 0
+          : Math.min(
+              100,
+              Math.floor(
+                (100 * ((Date.parse(last) - Date.parse(start)) / 86_400_000 + 1)) /
+                  (e.inputs.ramp_days as number),
+              ),
+            )
+      expect(progress, label).toBe(e.value)
+    }
+  })
+})
+
 describe('GET /v1/explain: warmup figures', () => {
   it('explains every figure of /v1/warmup rows, recomputed from the warmup emails and status', async () => {
     const window = 'days=45&to=2026-02-21'
@@ -616,6 +669,7 @@ describe('GET /v1/explain: isolation and bad input of the new routes', () => {
       `/v1/explain/campaigns/${campaign.campaign_id}/rates?rate=open_rate&step=${theirs.campaign_id}-s1&${range}`,
       `/v1/explain/mailboxes/${theirs.mailbox}/rates?rate=bounce_rate&${range}`,
       `/v1/explain/mailboxes/${theirs.mailbox}/health?${range}`,
+      `/v1/explain/mailboxes/${theirs.mailbox}/warmup-progress?${range}`,
       `/v1/explain/warmup/${theirs.mailbox}?days=45&to=2026-02-21`,
       `/v1/explain/campaigns/${theirs.campaign_id}/leads/${theirs.lead_id}`,
       `/v1/explain/campaigns/${campaign.campaign_id}/leads/${theirs.lead_id}`,
@@ -638,6 +692,7 @@ describe('GET /v1/explain: isolation and bad input of the new routes', () => {
       [`/v1/explain/mailboxes/x/rates?rate=open_rate&from=2026-02-01`, 'to'],
       [`/v1/explain/mailboxes/x/health?to=2026-02-01`, 'from'],
       [`/v1/explain/mailboxes/x/health?${range}&metric=health_score`, 'metric'],
+      ['/v1/explain/mailboxes/x/warmup-progress?from=2026-01-01&to=2026-13-01', 'to'],
       ['/v1/explain/warmup/x?metric=open_rate', 'metric'],
       ['/v1/explain/warmup/x?days=0', 'days'],
       ['/v1/explain/warmup/x?to=2026-02-30', 'to'],
@@ -665,6 +720,7 @@ describe('GET /v1/explain: isolation and bad input of the new routes', () => {
       '/v1/explain/campaigns/{campaignId}/rates': ['rate', 'step', 'from', 'to', 'campaignId'],
       '/v1/explain/mailboxes/{mailboxId}/rates': ['rate', 'from', 'to', 'mailboxId'],
       '/v1/explain/mailboxes/{mailboxId}/health': ['from', 'to', 'mailboxId'],
+      '/v1/explain/mailboxes/{mailboxId}/warmup-progress': ['from', 'to', 'mailboxId'],
       '/v1/explain/warmup/{mailboxId}': ['metric', 'days', 'to', 'mailboxId'],
       '/v1/explain/campaigns/{campaignId}/leads/{leadId}': ['metric', 'campaignId', 'leadId'],
     }

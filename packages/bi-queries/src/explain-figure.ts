@@ -11,8 +11,8 @@ export type FigureValue = number | string | boolean | null
  * recomputed now from the source rows, and those source emails.
  */
 export interface FigureExplanation {
-  /** what is explained: mailbox_health, warmup, lead */
-  subject: 'mailbox_health' | 'warmup' | 'lead'
+  /** what is explained: a mailbox's health score or warmup progress, a warmup figure, a lead column */
+  subject: 'mailbox_health' | 'mailbox_warmup_progress' | 'warmup' | 'lead'
   metric: string
   key: Record<string, string>
   /** the days covered, [from, to) in the tenant's time zone; null: all days (a lead) */

@@ -84,6 +84,10 @@ export {
   WARMUP_EXPLAINED,
   type WarmupExplained,
 } from './explain-warmup.js'
+export {
+  type ExplainWarmupProgressParams,
+  explainWarmupProgress,
+} from './explain-warmup-progress.js'
 export { type TenantFreshness, tenantFreshness } from './freshness.js'
 export {
   MAILBOX_SORTS,

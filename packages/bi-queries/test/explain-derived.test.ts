@@ -5,6 +5,7 @@ import {
   explainMailboxHealth,
   explainRate,
   explainWarmup,
+  explainWarmupProgress,
   type FigureExplanation,
   LEAD_METRICS,
   RATE_COLUMNS,
@@ -85,6 +86,7 @@ describe('explaining derived figures on generated, aggregated data', () => {
       'select tenant_id, id from email_accounts order by tenant_id, id',
     )
     let scored = 0
+    let progressed = 0
     for (const { tenant_id, id } of mailboxes) {
       const health = expectFigure(
         await g.asTenant(tenant_id, (trx) =>
@@ -92,6 +94,13 @@ describe('explaining derived figures on generated, aggregated data', () => {
         ),
         `${id} health`,
       )
+      const progress = expectFigure(
+        await g.asTenant(tenant_id, (trx) =>
+          explainWarmupProgress(trx, { tenantId: tenant_id, mailboxId: id, from: FROM, to: TO }),
+        ),
+        `${id} warmup progress`,
+      )
+      if (progress.value !== null) progressed++
       if (health.value !== null) {
         scored++
         expect(health.source_count).toBe(health.sample?.size)
@@ -99,6 +108,7 @@ describe('explaining derived figures on generated, aggregated data', () => {
       }
     }
     expect(scored).toBeGreaterThan(0)
+    expect(progressed).toBeGreaterThan(0)
     const warmups = await firstOf(
       "select tenant_id, email_account_id as id from warmup_analytics where day >= '2026-02-01' group by 1, 2 having count(*) >= 3 order by 1, 2 limit 4",
     )
@@ -160,6 +170,7 @@ describe('explaining derived figures on generated, aggregated data', () => {
           to: TO,
         }),
         await explainMailboxHealth(trx, { tenantId, mailboxId: b.id, from: FROM, to: TO }),
+        await explainWarmupProgress(trx, { tenantId, mailboxId: b.id, from: FROM, to: TO }),
         await explainWarmup(trx, {
           tenantId,
           mailboxId: b.id,
@@ -169,7 +180,7 @@ describe('explaining derived figures on generated, aggregated data', () => {
         }),
         await explainLead(trx, { tenantId, campaignId, leadId, metric: 'sent' }),
       ])
-      expect(found, tenantId).toEqual([null, null, null, null])
+      expect(found, tenantId).toEqual([null, null, null, null, null])
     }
   })
 

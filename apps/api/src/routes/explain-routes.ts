@@ -7,6 +7,7 @@ import {
   explainMetric,
   explainRate,
   explainWarmup,
+  explainWarmupProgress,
   type FigureExplanation,
   LEAD_METRICS,
   type MetricExplanation,
@@ -287,6 +288,33 @@ export function registerExplainRoutes(app: OpenAPIHono<AppEnv>, context: AppCont
     read: async (trx, { tenantId, query, params, limit, cursor }) =>
       asResult(
         await explainMailboxHealth(trx, {
+          tenantId,
+          mailboxId: params.mailboxId,
+          from: query.from,
+          to: query.to,
+          limit,
+          cursor,
+        }),
+      ),
+  })
+
+  registerTenantRead(app, context, {
+    name: 'explain_mailbox_warmup_progress',
+    path: '/explain/mailboxes/{mailboxId}/warmup-progress',
+    tag: 'explain',
+    summary: 'Explain a mailbox warmup progress',
+    description: `Explains the warmup_progress_percentage /v1/mailboxes returns for the mailbox over [from, to): the progress of its last warmup day in the range, from its warmup status row. ${DERIVED}`,
+    query: z
+      .strictObject({ ...dateRangeFields, ...pageFields, ...formatField })
+      .superRefine(checkRange),
+    params: z.object({ mailboxId: identifier('the mailbox (email account) id') }),
+    row: SourceEmailRowSchema,
+    paginated: true,
+    extra: { explanation: FigureExplanationSchema },
+    resourceId: (p) => p.mailboxId,
+    read: async (trx, { tenantId, query, params, limit, cursor }) =>
+      asResult(
+        await explainWarmupProgress(trx, {
           tenantId,
           mailboxId: params.mailboxId,
           from: query.from,

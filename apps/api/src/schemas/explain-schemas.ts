@@ -129,7 +129,7 @@ const figureValue = z.union([z.number(), z.string(), z.boolean(), z.null()])
 
 export const FigureExplanationSchema = z
   .object({
-    subject: z.enum(['mailbox_health', 'warmup', 'lead']),
+    subject: z.enum(['mailbox_health', 'mailbox_warmup_progress', 'warmup', 'lead']),
     metric: z.string(),
     key: z.record(z.string(), z.string()).openapi({ description: 'the row key' }),
     from: day.nullable().openapi({ description: 'first day covered; null: all days' }),
