@@ -366,6 +366,46 @@ describe('GET /v1/explain: rates', () => {
     expect(performance.open_rate_insufficient_sample).toBe(false)
   })
 
+  it('explains the funnel shares of every step as the funnel returns them', async () => {
+    const funnel = (
+      (await (
+        await h.get(`/v1/campaigns/${campaign.campaign_id}/funnel?${range}`, member)
+      ).json()) as {
+        data: Row[]
+      }
+    ).data
+    expect(funnel.length).toBeGreaterThan(1)
+    for (const [i, step] of funnel.entries())
+      for (const share of ['share_of_first_step', 'conversion_from_previous'] as const) {
+        const label = `${step.sequence_step_id} ${share}`
+        const { explanation: e, rows } = await explainAll<
+          Omit<RateBody, 'denominator'> & { denominator: CountPart | null }
+        >(
+          `/v1/explain/campaigns/${campaign.campaign_id}/rates?rate=${share}&step=${step.sequence_step_id}&${range}`,
+        )
+        const reference = share === 'share_of_first_step' ? funnel[0] : funnel[i - 1]
+        expect(e.value, label).toBe(step[share])
+        expect([e.interval, e.insufficient_sample], label).toEqual([null, null])
+        expect(e.numerator.value, label).toBe(step.sent)
+        expect(e.denominator?.value ?? null, label).toBe(reference?.sent ?? null)
+        const n = rows.filter((r) => r.in_numerator).length
+        const d = rows.filter((r) => r.in_denominator).length
+        expect(n, label).toBe(step.sent)
+        for (const r of rows) {
+          expect(r.in_numerator, label).toBe(r.sequence_step_id === step.sequence_step_id)
+          expect(r.in_denominator, label).toBe(r.sequence_step_id === reference?.sequence_step_id)
+        }
+        if (reference === undefined || d === 0) expect(e.value, label).toBeNull()
+        else {
+          expect(d, label).toBe(reference.sent)
+          expect(near(e.value as number, (100 * n) / d), label).toBe(true)
+        }
+        for (const part of [e.numerator, ...(e.denominator ? [e.denominator] : [])])
+          for (const c of part.reconciliation)
+            expect(c, `${label}: ${c.check}`).toMatchObject({ holds: true })
+      }
+  })
+
   it('explains every rate of every mailbox of the tenant as /v1/mailboxes returns it', async () => {
     const rows = (await listAll(`/v1/mailboxes?${range}`)).filter((r) => (r.sent as number) > 0)
     expect(rows.length).toBeGreaterThan(1)
@@ -688,6 +728,8 @@ describe('GET /v1/explain: isolation and bad input of the new routes', () => {
     const cases: [string, string][] = [
       [`/v1/explain/campaigns/${c}/rates?${range}`, 'rate'],
       [`/v1/explain/campaigns/${c}/rates?rate=sent&${range}`, 'rate'],
+      [`/v1/explain/campaigns/${c}/rates?rate=share_of_first_step&${range}`, 'step'],
+      [`/v1/explain/mailboxes/x/rates?rate=share_of_first_step&${range}`, 'rate'],
       [`/v1/explain/campaigns/${c}/rates?rate=open_rate&from=2026-02-01&to=2026-01-01`, 'to'],
       [`/v1/explain/mailboxes/x/rates?rate=open_rate&from=2026-02-01`, 'to'],
       [`/v1/explain/mailboxes/x/health?to=2026-02-01`, 'from'],

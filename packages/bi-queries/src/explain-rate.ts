@@ -50,9 +50,13 @@ export interface RateSourceEmailRow extends SourceEmailRow {
 
 export type CountExplanation = Omit<MetricExplanation, 'emails'>
 
+/** The funnel's two shares: a step's sends against the first step's, or the previous step's. */
+export const FUNNEL_SHARES = ['share_of_first_step', 'conversion_from_previous'] as const
+export type FunnelShare = (typeof FUNNEL_SHARES)[number]
+
 export interface RateExplanation {
   table: RateTable
-  rate: RateColumn
+  rate: RateColumn | FunnelShare
   key: Record<string, string>
   from: string
   to: string
@@ -61,11 +65,12 @@ export interface RateExplanation {
   formula: string
   /** each count explained on its own: value, formula, SQL, reconciliation */
   numerator: CountExplanation
-  denominator: CountExplanation
-  /** the 95% Wilson score interval, percent with 2 decimals; null with the rate */
+  /** null: there is no denominator (the first step's conversion_from_previous) */
+  denominator: CountExplanation | null
+  /** the 95% Wilson score interval, percent with 2 decimals; null with the rate, and for the funnel shares */
   interval: { lower: number; upper: number; z: number } | null
-  /** the denominator is below minimum_sample */
-  insufficient_sample: boolean
+  /** the denominator is below minimum_sample; null for the funnel shares, which are not proportions of one sample */
+  insufficient_sample: boolean | null
   minimum_sample: number
   sql: {
     /** the rate over the two figures, as the API's queries compute it */
@@ -77,7 +82,7 @@ export interface RateExplanation {
   emails: Page<RateSourceEmailRow>
 }
 
-const strip = (e: MetricExplanation): CountExplanation => {
+export const strip = (e: MetricExplanation): CountExplanation => {
   const { emails: _, ...rest } = e
   return rest
 }

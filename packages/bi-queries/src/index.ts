@@ -49,6 +49,7 @@ export {
   type ExplainableTable,
 } from './explain-cells.js'
 export type { FigureExplanation, FigureValue } from './explain-figure.js'
+export { type ExplainFunnelShareParams, explainFunnelShare } from './explain-funnel-share.js'
 export {
   type ExplainLeadParams,
   explainLead,
@@ -67,6 +68,8 @@ export {
   type CountExplanation,
   type ExplainRateParams,
   explainRate,
+  FUNNEL_SHARES,
+  type FunnelShare,
   RATE_TABLES,
   type RateExplanation,
   type RateSourceEmailRow,

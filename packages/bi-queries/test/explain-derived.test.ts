@@ -1,17 +1,20 @@
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
+  explainFunnelShare,
   explainLead,
   explainMailboxHealth,
   explainRate,
   explainWarmup,
   explainWarmupProgress,
   type FigureExplanation,
+  FUNNEL_SHARES,
   LEAD_METRICS,
   RATE_COLUMNS,
   RATE_TABLES,
   type RateExplanation,
   type RateTable,
+  stepFunnel,
   WARMUP_EXPLAINED,
 } from '../src/index.js'
 import { type GeneratedDatabase, openGeneratedDatabase } from './support/generated-database.js'
@@ -67,18 +70,48 @@ describe('explaining derived figures on generated, aggregated data', () => {
             explainRate(trx, { tenantId: tenant_id, table, rate, key: id, from: FROM, to: TO }),
           )) as RateExplanation
           const label = `${table} ${id} ${rate}`
-          for (const part of [e.numerator, e.denominator]) {
+          const den = e.denominator as RateExplanation['numerator']
+          for (const part of [e.numerator, den]) {
             expect(part.source_count, label).toBe(part.value)
             for (const c of part.reconciliation) expect(c.holds, `${label}: ${c.check}`).toBe(true)
           }
-          expect(e.denominator.value, label).toBeGreaterThan(0)
-          expect(e.value, label).toBeCloseTo((100 * e.numerator.value) / e.denominator.value, 2)
+          expect(den.value, label).toBeGreaterThan(0)
+          expect(e.value, label).toBeCloseTo((100 * e.numerator.value) / den.value, 2)
           expect(e.interval?.lower ?? -1, label).toBeLessThanOrEqual(e.value as number)
           expect(e.interval?.upper ?? -1, label).toBeGreaterThanOrEqual(e.value as number)
-          expect(e.insufficient_sample, label).toBe(e.denominator.value < e.minimum_sample)
+          expect(e.insufficient_sample, label).toBe(den.value < e.minimum_sample)
           explained++
         }
     expect(explained).toBe(2 * 3 * 5)
+  })
+
+  it('explains both funnel shares of every step of a campaign per tenant as stepFunnel returns them', async () => {
+    let explained = 0
+    for (const { tenant_id, id } of await firstOf(KEYS.campaign_analytics)) {
+      const funnel = await g.asTenant(tenant_id, (trx) =>
+        stepFunnel(trx, { tenantId: tenant_id, campaignId: id, from: FROM, to: TO }),
+      )
+      for (const row of funnel ?? [])
+        for (const share of FUNNEL_SHARES) {
+          const e = (await g.asTenant(tenant_id, (trx) =>
+            explainFunnelShare(trx, {
+              tenantId: tenant_id,
+              campaignId: id,
+              step: row.sequence_step_id,
+              share,
+              from: FROM,
+              to: TO,
+            }),
+          )) as RateExplanation
+          const label = `${row.sequence_step_id} ${share}`
+          expect(e.value, label).toBe(row[share])
+          expect(e.numerator.value, label).toBe(row.sent)
+          for (const part of [e.numerator, ...(e.denominator ? [e.denominator] : [])])
+            for (const c of part.reconciliation) expect(c.holds, `${label}: ${c.check}`).toBe(true)
+          explained++
+        }
+    }
+    expect(explained).toBeGreaterThan(4)
   })
 
   it('recomputes the health score of every mailbox and every warmup figure from the source', async () => {

@@ -2,6 +2,7 @@ import { type OpenAPIHono, z } from '@hono/zod-openapi'
 import {
   BILLING_MEASURES,
   EXPLAINABLE_METRICS,
+  explainFunnelShare,
   explainLead,
   explainMailboxHealth,
   explainMetric,
@@ -9,9 +10,12 @@ import {
   explainWarmup,
   explainWarmupProgress,
   type FigureExplanation,
+  FUNNEL_SHARES,
+  type FunnelShare,
   LEAD_METRICS,
   type MetricExplanation,
   RATE_COLUMNS,
+  type RateColumn,
   type RateExplanation,
   WARMUP_EXPLAINED,
 } from '@penguinmails/bi-queries'
@@ -52,6 +56,10 @@ function asResult(
 const rateField = {
   rate: z.enum(RATE_COLUMNS).openapi({ description: 'the rate to explain' }),
 }
+
+const campaignRates = [...RATE_COLUMNS, ...FUNNEL_SHARES] as const
+const isShare = (rate: string): rate is FunnelShare =>
+  (FUNNEL_SHARES as readonly string[]).includes(rate)
 
 const DERIVED =
   'Returns the contract’s formula in words, its inputs and the day rows it is computed from, the sample it rests on (insufficient below the documented minimum), the SQL that reads it, selects its source emails and recomputes it from the source alone, the recomputed value, the reconciliations, and, as data, the source emails (keyset-paginated; CSV exports them all).'
@@ -207,16 +215,27 @@ export function registerExplainRoutes(app: OpenAPIHono<AppEnv>, context: AppCont
     tag: 'explain',
     summary: 'Explain a campaign or sequence-step rate',
     description:
-      'Explains one of the five rates of a campaign (campaign performance over a range, the trend over one day: from=d&to=d+1) or, with step, of a sequence step (the funnel) over the days [from, to): the rate as the API returns it, its numerator and denominator each explained as a count (value, formula, SQL, reconciliation), its 95% Wilson interval and insufficient_sample flag, and, as data, the source emails of numerator and denominator, each marked in_numerator / in_denominator (keyset-paginated; CSV exports them all).',
+      'Explains one of the five rates of a campaign (campaign performance over a range, the trend over one day: from=d&to=d+1) or, with step, of a sequence step (the funnel; also its share_of_first_step and conversion_from_previous, without interval) over the days [from, to): the rate as the API returns it, its numerator and denominator each explained as a count (value, formula, SQL, reconciliation), its 95% Wilson interval and insufficient_sample flag, and, as data, the source emails of numerator and denominator, each marked in_numerator / in_denominator (keyset-paginated; CSV exports them all).',
     query: z
       .strictObject({
-        ...rateField,
+        rate: z.enum(campaignRates).openapi({
+          description:
+            'the rate to explain; share_of_first_step and conversion_from_previous are the funnel’s shares of a step (they need step)',
+        }),
         step: identifier('a sequence step of the campaign: explain its rate instead').optional(),
         ...dateRangeFields,
         ...pageFields,
         ...formatField,
       })
-      .superRefine(checkRange),
+      .superRefine(checkRange)
+      .superRefine((value, ctx) => {
+        if (isShare(value.rate) && value.step === undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['step'],
+            message: `${value.rate} is a share of a funnel step: name the step`,
+          })
+      }),
     params: z.object({ campaignId: identifier('the campaign id') }),
     row: RateSourceEmailRowSchema,
     paginated: true,
@@ -226,11 +245,24 @@ export function registerExplainRoutes(app: OpenAPIHono<AppEnv>, context: AppCont
       const step = query.step
       if (step !== undefined && !(await stepOfCampaign(trx, tenantId, params.campaignId, step)))
         return null
+      if (isShare(query.rate))
+        return asResult(
+          await explainFunnelShare(trx, {
+            tenantId,
+            campaignId: params.campaignId,
+            step: step as string,
+            share: query.rate,
+            from: query.from,
+            to: query.to,
+            limit,
+            cursor,
+          }),
+        )
       return asResult(
         await explainRate(trx, {
           tenantId,
           table: step === undefined ? 'campaign_analytics' : 'sequence_step_analytics',
-          rate: query.rate,
+          rate: query.rate as RateColumn,
           key: step ?? params.campaignId,
           from: query.from,
           to: query.to,

@@ -5,6 +5,7 @@ import {
   type ExplainableMetric,
   type ExplainableTable,
   type FigureExplanation,
+  FUNNEL_SHARES,
   type MetricExplanation,
   RATE_COLUMNS,
   RATE_TABLES,
@@ -95,7 +96,7 @@ const countExplanation = ExplanationSchema
 export const RateExplanationSchema = z
   .object({
     table: z.enum(RATE_TABLES),
-    rate: z.enum(RATE_COLUMNS),
+    rate: z.enum([...RATE_COLUMNS, ...FUNNEL_SHARES]),
     key: z.record(z.string(), z.string()).openapi({ description: 'the row key: its id column' }),
     from: day.openapi({ description: 'first day covered (tenant time zone)' }),
     to: day.openapi({ description: 'first day after the range' }),
@@ -105,16 +106,18 @@ export const RateExplanationSchema = z
     }),
     formula: z.string().openapi({ description: 'the data contract’s definition, in words' }),
     numerator: countExplanation.openapi({ description: 'the numerator, explained as a count' }),
-    denominator: countExplanation.openapi({
-      description: 'the denominator, explained as a count',
+    denominator: countExplanation.nullable().openapi({
+      description:
+        'the denominator, explained as a count; null without one (the first step’s conversion_from_previous)',
     }),
     interval: z
       .object({ lower: z.number(), upper: z.number(), z: z.number() })
       .nullable()
       .openapi({ description: 'the 95% Wilson score interval, percent; null with the rate' }),
-    insufficient_sample: z
-      .boolean()
-      .openapi({ description: 'the denominator is below minimum_sample' }),
+    insufficient_sample: z.boolean().nullable().openapi({
+      description:
+        'the denominator is below minimum_sample; null for the funnel shares (not proportions of one sample)',
+    }),
     minimum_sample: z.number().int(),
     sql: z.object({
       figure: statement.openapi({ description: 'the rate over the two figures' }),
