@@ -77,6 +77,18 @@ export interface SourceSet {
   distinctOn?: RawBuilder<unknown>[]
   /** joins email_accounts as `ea` (domains_used) */
   joinMailbox?: boolean
+  /** more output columns over `e` (a rate's in_numerator, in_denominator) */
+  columns?: RawBuilder<unknown>[]
+}
+
+/** The condition a count adds to its set's emails (`true` for sent: every email of the set). */
+export function countPredicate(metric: CountColumn): RawBuilder<boolean> {
+  return COUNT_WORDS[metric].predicate ?? sql<boolean>`true`
+}
+
+/** The words of a count's condition, as its formula says them. */
+export function countWords(metric: CountColumn): string {
+  return COUNT_WORDS[metric].words
 }
 
 const CAMPAIGN_EMAIL = sql<boolean>`not e.is_warmup and e.campaign_id is not null`

@@ -1,5 +1,5 @@
 import type { DB } from '@penguinmails/schema'
-import { type Kysely, type RawBuilder, sql } from 'kysely'
+import { type CompiledQuery, type Kysely, type RawBuilder, sql } from 'kysely'
 import { checkDateRange, formatDay, parseDay } from './date-range.js'
 import {
   EXPLAINABLE_METRICS,
@@ -140,27 +140,54 @@ function resolveCell(params: ExplainMetricParams): Cell {
   return { table, metric, tenantId, key, from: range.from, to: range.to }
 }
 
-function sourceStatement(cell: Cell, set: SourceSet): RawBuilder<Record<string, unknown>> {
+/** Where a source statement looks: the tenant's emails, and with from/to only those sent on [from, to). */
+export interface SourceScope {
+  tenantId: string
+  from?: string | undefined
+  to?: string | undefined
+}
+
+/** Selects the source emails of `set` (SourceEmailRow columns, plus the set's own columns). */
+export function sourceStatement(
+  scope: SourceScope,
+  set: SourceSet,
+): RawBuilder<Record<string, unknown>> {
   const day = sql`(e.sent_at at time zone t.time_zone)::date`
-  const where = sql.join(
-    [
-      sql`e.tenant_id = ${cell.tenantId}`,
-      sql`e.sent_at >= (cast(${cell.from} as date)::timestamp at time zone t.time_zone)`,
-      sql`e.sent_at < (cast(${cell.to} as date)::timestamp at time zone t.time_zone)`,
-      ...set.where,
-    ],
-    sql` and `,
-  )
+  const range =
+    scope.from === undefined || scope.to === undefined
+      ? [sql<boolean>`e.sent_at is not null`]
+      : [
+          sql<boolean>`e.sent_at >= (cast(${scope.from} as date)::timestamp at time zone t.time_zone)`,
+          sql<boolean>`e.sent_at < (cast(${scope.to} as date)::timestamp at time zone t.time_zone)`,
+        ]
+  const where = sql.join([sql`e.tenant_id = ${scope.tenantId}`, ...range, ...set.where], sql` and `)
   const distinct = set.distinctOn ? sql`distinct on (${sql.join(set.distinctOn)}) ` : sql``
   const order = set.distinctOn ? sql` order by ${sql.join([...set.distinctOn, sql`e.id`])}` : sql``
   const mailbox = set.joinMailbox
     ? sql` join email_accounts ea on ea.tenant_id = e.tenant_id and ea.id = e.email_account_id`
     : sql``
+  const more = set.columns?.length ? sql`, ${sql.join(set.columns)}` : sql``
   return sql<Record<string, unknown>>`select ${distinct}e.id, ${day} as day, e.sent_at, e.status,
        e.email_account_id, e.campaign_id, e.sequence_step_id, e.lead_id, e.is_warmup,
-       e.opened_at, e.clicked_at, e.replied_at, e.bounce_type, e.unsubscribed_at, e.complaint_at
+       e.opened_at, e.clicked_at, e.replied_at, e.bounce_type, e.unsubscribed_at, e.complaint_at${more}
   from emails e join tenants t on t.id = e.tenant_id${mailbox}
  where ${where}${order}`
+}
+
+/** One keyset page (id order) of a source statement's rows. */
+export function sourcePage(
+  db: Kysely<DB>,
+  source: RawBuilder<Record<string, unknown>>,
+  fingerprint: readonly unknown[],
+  request: PageRequest,
+): Promise<Page<Record<string, unknown>>> {
+  return keysetPage(
+    db,
+    db.selectFrom(sql<Record<string, unknown>>`(${source})`.as('s')).selectAll(),
+    [{ column: 'id', direction: 'asc', type: 'bigint' }],
+    listFingerprint(fingerprint),
+    request,
+  )
 }
 
 function figureStatement(cell: Cell): RawBuilder<{ value: string | number }> {
@@ -187,7 +214,7 @@ async function entityExists(db: Kysely<DB>, cell: Cell): Promise<boolean> {
 const iso = (value: unknown): string | null =>
   value === null || value === undefined ? null : new Date(value as string | Date).toISOString()
 
-function toSourceEmail(r: Record<string, unknown>): SourceEmailRow {
+export function toSourceEmail(r: Record<string, unknown>): SourceEmailRow {
   return {
     id: String(r.id),
     day: String(r.day),
@@ -207,7 +234,10 @@ function toSourceEmail(r: Record<string, unknown>): SourceEmailRow {
   }
 }
 
-function shown(db: Kysely<DB>, statement: RawBuilder<unknown>): ShownStatement {
+export function shown(
+  db: Kysely<DB>,
+  statement: { compile(provider: Kysely<DB>): CompiledQuery<unknown> },
+): ShownStatement {
   const compiled = statement.compile(db)
   return { statement: compiled.sql, parameters: compiled.parameters }
 }
@@ -235,19 +265,10 @@ export async function explainMetric(
   const value = toCount((await figure.execute(db)).rows[0]?.value)
   const counted = await sql<{ n: string }>`select count(*) as n from (${source}) s`.execute(db)
   const sourceCount = toCount(counted.rows[0]?.n)
-  const page = await keysetPage(
+  const page = await sourcePage(
     db,
-    db.selectFrom(sql<Record<string, unknown>>`(${source})`.as('s')).selectAll(),
-    [{ column: 'id', direction: 'asc', type: 'bigint' }],
-    listFingerprint([
-      'explain',
-      cell.tenantId,
-      cell.table,
-      cell.key,
-      cell.metric,
-      cell.from,
-      cell.to,
-    ]),
+    source,
+    ['explain', cell.tenantId, cell.table, cell.key, cell.metric, cell.from, cell.to],
     params,
   )
   return {

@@ -11,6 +11,7 @@ export const RECONCILIATION_CHECKS = [
   'steps_sum_to_campaign',
   'campaigns_sum_to_usage',
   'mailboxes_sum_to_usage',
+  'leads_sum_to_campaign',
 ] as const
 
 export type ReconciliationCheckName = (typeof RECONCILIATION_CHECKS)[number]

@@ -48,6 +48,15 @@ export {
   type ExplainableMetric,
   type ExplainableTable,
 } from './explain-cells.js'
+export type { FigureExplanation, FigureValue } from './explain-figure.js'
+export { type ExplainFunnelShareParams, explainFunnelShare } from './explain-funnel-share.js'
+export {
+  type ExplainLeadParams,
+  explainLead,
+  LEAD_METRICS,
+  type LeadMetric,
+} from './explain-lead.js'
+export { type ExplainMailboxHealthParams, explainMailboxHealth } from './explain-mailbox-health.js'
 export {
   type ExplainMetricParams,
   explainMetric,
@@ -56,11 +65,32 @@ export {
   type SourceEmailRow,
 } from './explain-metric.js'
 export {
+  type CountExplanation,
+  type ExplainRateParams,
+  explainRate,
+  FUNNEL_SHARES,
+  type FunnelShare,
+  RATE_TABLES,
+  type RateExplanation,
+  type RateSourceEmailRow,
+  type RateTable,
+} from './explain-rate.js'
+export {
   RECONCILIATION_CHECKS,
   type ReconciliationCheck,
   type ReconciliationCheckName,
   type ReconciliationPart,
 } from './explain-reconciliation.js'
+export {
+  type ExplainWarmupParams,
+  explainWarmup,
+  WARMUP_EXPLAINED,
+  type WarmupExplained,
+} from './explain-warmup.js'
+export {
+  type ExplainWarmupProgressParams,
+  explainWarmupProgress,
+} from './explain-warmup-progress.js'
 export { type TenantFreshness, tenantFreshness } from './freshness.js'
 export {
   MAILBOX_SORTS,

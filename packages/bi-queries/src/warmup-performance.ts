@@ -70,6 +70,50 @@ export interface WarmupPerformancePage extends Page<WarmupPerformanceRow> {
 }
 
 /**
+ * The warmup figures of one mailbox over its warmup_analytics rows `w` of the window (grouped by
+ * mailbox): shared by warmupPerformance and by explainWarmup, which applies them to day rows
+ * recomputed from the source, so that both compute exactly the same way.
+ */
+export function warmupAggregates() {
+  return [
+    sql<string>`count(*)`.as('tracking_days'),
+    sql<string>`sum(w.sent)`.as('warmup_sent'),
+    sql<string>`min(w.day)`.as('first_day'),
+    sql<string>`max(w.day)`.as('last_day'),
+    sql<string>`round(avg(w.health_score), 2)`.as('avg_health_score'),
+    sql<string>`round(avg(w.progress_percentage), 2)`.as('avg_progress_percentage'),
+    sql<string | null>`round(avg(100.0 * w.delivered / nullif(w.sent, 0)), 2)`.as(
+      'avg_delivery_rate',
+    ),
+    sql<string>`round(((array_agg(w.progress_percentage order by w.day desc))[1]
+                      - (array_agg(w.progress_percentage order by w.day))[1])::numeric
+                      / (max(w.day) - min(w.day)), 2)`.as('avg_daily_progress_increase'),
+    // compared on the sums, exactly, rather than on a rounded average
+    sql<WarmupCategory>`case when sum(w.health_score) >= 80 * count(*) then 'Excellent'
+                             when sum(w.health_score) >= 60 * count(*) then 'Good'
+                             when sum(w.health_score) >= 40 * count(*) then 'Fair'
+                             else 'Poor' end`.as('category'),
+  ]
+}
+
+/** The window [from, to) of `days` days before `to` (default: tomorrow in the tenant's time zone). */
+export async function warmupWindow(
+  db: Kysely<DB>,
+  tenantId: string,
+  days: number,
+  end: string | undefined,
+): Promise<{ from: string; to: string }> {
+  if (!Number.isInteger(days) || days < 1 || days > 366)
+    throw new InvalidQueryError('days', 'must be an integer from 1 to 366')
+  const to = end ?? formatDay((parseDay(await tenantToday(db, tenantId)) as number) + 1)
+  const toDay = parseDay(to)
+  if (toDay === null) throw new InvalidQueryError('to', `not a calendar date (YYYY-MM-DD): ${to}`)
+  const from = formatDay(toDay - days)
+  checkDateRange({ from, to })
+  return { from, to }
+}
+
+/**
  * Per mailbox over the last `days` days before `to`: warmup health, progress and delivery, for
  * mailboxes with at least MIN_TRACKING_DAYS tracked days in the window.
  */
@@ -78,13 +122,7 @@ export async function warmupPerformance(
   params: WarmupPerformanceParams,
 ): Promise<WarmupPerformancePage> {
   const { tenantId, days } = params
-  if (!Number.isInteger(days) || days < 1 || days > 366)
-    throw new InvalidQueryError('days', 'must be an integer from 1 to 366')
-  const to = params.to ?? formatDay((parseDay(await tenantToday(db, tenantId)) as number) + 1)
-  const toDay = parseDay(to)
-  if (toDay === null) throw new InvalidQueryError('to', `not a calendar date (YYYY-MM-DD): ${to}`)
-  const from = formatDay(toDay - days)
-  checkDateRange({ from, to })
+  const { from, to } = await warmupWindow(db, tenantId, days, params.to)
   const sort = params.sort ?? 'email_account_id'
 
   const perMailbox = db
@@ -94,26 +132,7 @@ export async function warmupPerformance(
     .where('w.day', '<', to)
     .groupBy('w.email_account_id')
     .having(sql<boolean>`count(*) >= ${MIN_TRACKING_DAYS}`)
-    .select([
-      'w.email_account_id',
-      sql<string>`count(*)`.as('tracking_days'),
-      sql<string>`sum(w.sent)`.as('warmup_sent'),
-      sql<string>`min(w.day)`.as('first_day'),
-      sql<string>`max(w.day)`.as('last_day'),
-      sql<string>`round(avg(w.health_score), 2)`.as('avg_health_score'),
-      sql<string>`round(avg(w.progress_percentage), 2)`.as('avg_progress_percentage'),
-      sql<string | null>`round(avg(100.0 * w.delivered / nullif(w.sent, 0)), 2)`.as(
-        'avg_delivery_rate',
-      ),
-      sql<string>`round(((array_agg(w.progress_percentage order by w.day desc))[1]
-                        - (array_agg(w.progress_percentage order by w.day))[1])::numeric
-                        / (max(w.day) - min(w.day)), 2)`.as('avg_daily_progress_increase'),
-      // compared on the sums, exactly, rather than on a rounded average
-      sql<WarmupCategory>`case when sum(w.health_score) >= 80 * count(*) then 'Excellent'
-                               when sum(w.health_score) >= 60 * count(*) then 'Good'
-                               when sum(w.health_score) >= 40 * count(*) then 'Fair'
-                               else 'Poor' end`.as('category'),
-    ])
+    .select(['w.email_account_id', ...warmupAggregates()])
   const described = db
     .selectFrom(perMailbox.as('m'))
     .leftJoin('email_accounts as ea', (join) =>

@@ -9,8 +9,11 @@ import {
   campaignPerformance,
   comparePeriods,
   LEAD_STATUSES,
+  type PeriodComparison,
   stepFunnel,
 } from '@penguinmails/bi-queries'
+import type { DB } from '@penguinmails/schema'
+import type { Transaction } from 'kysely'
 import type { AppEnv } from '../app-env.js'
 import type { AppContext } from '../context.js'
 import {
@@ -28,7 +31,7 @@ import {
   CampaignPerformanceRowSchema,
   StepFunnelRowSchema,
 } from '../schemas/row-schemas.js'
-import { registerTenantRead } from './read-route.js'
+import { type ReadInput, registerTenantRead } from './read-route.js'
 
 const performanceSorts = Object.keys(CAMPAIGN_PERFORMANCE_SORTS) as [
   CampaignPerformanceSort,
@@ -38,6 +41,24 @@ const leadSorts = Object.keys(CAMPAIGN_LEAD_SORTS) as [CampaignLeadSort, ...Camp
 
 const campaignPath = z.object({ campaignId: identifier('the campaign id') })
 const noPath = z.object({})
+
+/** The query of the one-campaign range routes (trend, funnel): [from, to), format, compare. */
+const campaignRangeQuery = z
+  .strictObject({ ...dateRangeFields, ...formatField, ...compareField })
+  .superRefine(checkRange)
+
+/** compare=previous of a one-campaign route: its campaign's totals against the period before. */
+function compareCampaign(
+  trx: Transaction<DB>,
+  input: ReadInput<z.output<typeof campaignRangeQuery>, z.output<typeof campaignPath>>,
+): Promise<PeriodComparison> {
+  return comparePeriods(trx, {
+    tenantId: input.tenantId,
+    from: input.query.from,
+    to: input.query.to,
+    scope: { kind: 'campaigns', campaignId: input.params.campaignId },
+  })
+}
 
 export function registerCampaignRoutes(app: OpenAPIHono<AppEnv>, context: AppContext): void {
   registerTenantRead(app, context, {
@@ -84,9 +105,7 @@ export function registerCampaignRoutes(app: OpenAPIHono<AppEnv>, context: AppCon
     summary: 'Daily trend of one campaign',
     description:
       'One row per day of [from, to), days without sends included with zero counts and null rates.',
-    query: z
-      .strictObject({ ...dateRangeFields, ...formatField, ...compareField })
-      .superRefine(checkRange),
+    query: campaignRangeQuery,
     params: campaignPath,
     row: CampaignDayRowSchema,
     paginated: false,
@@ -100,13 +119,7 @@ export function registerCampaignRoutes(app: OpenAPIHono<AppEnv>, context: AppCon
       })
       return rows && { rows }
     },
-    compare: (trx, { tenantId, query, params }) =>
-      comparePeriods(trx, {
-        tenantId,
-        from: query.from,
-        to: query.to,
-        scope: { kind: 'campaigns', campaignId: params.campaignId },
-      }),
+    compare: compareCampaign,
   })
 
   registerTenantRead(app, context, {
@@ -116,9 +129,7 @@ export function registerCampaignRoutes(app: OpenAPIHono<AppEnv>, context: AppCon
     summary: 'Sequence step funnel of one campaign',
     description:
       'The campaign steps in order with their counts and rates over [from, to), each step’s sends as a share of the first step and of the previous one.',
-    query: z
-      .strictObject({ ...dateRangeFields, ...formatField, ...compareField })
-      .superRefine(checkRange),
+    query: campaignRangeQuery,
     params: campaignPath,
     row: StepFunnelRowSchema,
     paginated: false,
@@ -132,13 +143,7 @@ export function registerCampaignRoutes(app: OpenAPIHono<AppEnv>, context: AppCon
       })
       return rows && { rows }
     },
-    compare: (trx, { tenantId, query, params }) =>
-      comparePeriods(trx, {
-        tenantId,
-        from: query.from,
-        to: query.to,
-        scope: { kind: 'campaigns', campaignId: params.campaignId },
-      }),
+    compare: compareCampaign,
   })
 
   registerTenantRead(app, context, {

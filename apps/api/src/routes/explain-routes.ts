@@ -2,15 +2,39 @@ import { type OpenAPIHono, z } from '@hono/zod-openapi'
 import {
   BILLING_MEASURES,
   EXPLAINABLE_METRICS,
+  explainFunnelShare,
+  explainLead,
+  explainMailboxHealth,
   explainMetric,
+  explainRate,
+  explainWarmup,
+  explainWarmupProgress,
+  type FigureExplanation,
+  FUNNEL_SHARES,
+  type FunnelShare,
+  LEAD_METRICS,
   type MetricExplanation,
+  RATE_COLUMNS,
+  type RateColumn,
+  type RateExplanation,
+  WARMUP_EXPLAINED,
 } from '@penguinmails/bi-queries'
+import type { DB } from '@penguinmails/schema'
+import type { Transaction } from 'kysely'
 import type { AppEnv } from '../app-env.js'
 import type { AppContext } from '../context.js'
-import { ExplanationSchema, SourceEmailRowSchema } from '../schemas/explain-schemas.js'
 import {
+  ExplanationSchema,
+  FigureExplanationSchema,
+  RateExplanationSchema,
+  RateSourceEmailRowSchema,
+  SourceEmailRowSchema,
+} from '../schemas/explain-schemas.js'
+import {
+  calendarDate,
   checkRange,
   dateRangeFields,
+  daysField,
   formatField,
   identifier,
   pageFields,
@@ -21,11 +45,24 @@ import { registerTenantRead } from './read-route.js'
 const campaignMetrics = EXPLAINABLE_METRICS.campaign_analytics
 const mailboxMetrics = EXPLAINABLE_METRICS.mailbox_analytics
 
-function asResult(e: MetricExplanation | null): ReadResult | null {
+function asResult(
+  e: MetricExplanation | RateExplanation | FigureExplanation | null,
+): ReadResult | null {
   if (e === null) return null
   const { emails, ...explanation } = e
   return { rows: emails.rows, nextCursor: emails.nextCursor, extra: { explanation } }
 }
+
+const rateField = {
+  rate: z.enum(RATE_COLUMNS).openapi({ description: 'the rate to explain' }),
+}
+
+const campaignRates = [...RATE_COLUMNS, ...FUNNEL_SHARES] as const
+const isShare = (rate: string): rate is FunnelShare =>
+  (FUNNEL_SHARES as readonly string[]).includes(rate)
+
+const DERIVED =
+  'Returns the contract’s formula in words, its inputs and the day rows it is computed from, the sample it rests on (insufficient below the documented minimum), the SQL that reads it, selects its source emails and recomputes it from the source alone, the recomputed value, the reconciliations, and, as data, the source emails (keyset-paginated; CSV exports them all).'
 
 const EXPLAINED =
   'Returns the contract’s formula in words, the SQL that reads the figure and the SQL that selects its source emails, the reconciliations it takes part in (source emails = figure; day rows = range total; step rows = campaign row, except completed_leads; campaign rows = the tenant’s usage over whole months), and, as data, the source emails themselves (keyset-paginated; CSV exports them all).'
@@ -66,16 +103,8 @@ export function registerExplainRoutes(app: OpenAPIHono<AppEnv>, context: AppCont
     resourceId: (p) => p.campaignId,
     read: async (trx, { tenantId, query, params, limit, cursor }) => {
       const step = query.step
-      if (step !== undefined) {
-        const owned = await trx
-          .selectFrom('campaign_sequence_steps')
-          .select('id')
-          .where('tenant_id', '=', tenantId)
-          .where('campaign_id', '=', params.campaignId)
-          .where('id', '=', step)
-          .executeTakeFirst()
-        if (owned === undefined) return null
-      }
+      if (step !== undefined && !(await stepOfCampaign(trx, tenantId, params.campaignId, step)))
+        return null
       return asResult(
         await explainMetric(trx, {
           tenantId,
@@ -179,4 +208,240 @@ export function registerExplainRoutes(app: OpenAPIHono<AppEnv>, context: AppCont
         }),
       ),
   })
+
+  registerTenantRead(app, context, {
+    name: 'explain_campaign_rate',
+    path: '/explain/campaigns/{campaignId}/rates',
+    tag: 'explain',
+    summary: 'Explain a campaign or sequence-step rate',
+    description:
+      'Explains one of the five rates of a campaign (campaign performance over a range, the trend over one day: from=d&to=d+1) or, with step, of a sequence step (the funnel; also its share_of_first_step and conversion_from_previous, without interval) over the days [from, to): the rate as the API returns it, its numerator and denominator each explained as a count (value, formula, SQL, reconciliation), its 95% Wilson interval and insufficient_sample flag, and, as data, the source emails of numerator and denominator, each marked in_numerator / in_denominator (keyset-paginated; CSV exports them all).',
+    query: z
+      .strictObject({
+        rate: z.enum(campaignRates).openapi({
+          description:
+            'the rate to explain; share_of_first_step and conversion_from_previous are the funnel’s shares of a step (they need step)',
+        }),
+        step: identifier('a sequence step of the campaign: explain its rate instead').optional(),
+        ...dateRangeFields,
+        ...pageFields,
+        ...formatField,
+      })
+      .superRefine(checkRange)
+      .superRefine((value, ctx) => {
+        if (isShare(value.rate) && value.step === undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['step'],
+            message: `${value.rate} is a share of a funnel step: name the step`,
+          })
+      }),
+    params: z.object({ campaignId: identifier('the campaign id') }),
+    row: RateSourceEmailRowSchema,
+    paginated: true,
+    extra: { explanation: RateExplanationSchema },
+    resourceId: (p) => p.campaignId,
+    read: async (trx, { tenantId, query, params, limit, cursor }) => {
+      const step = query.step
+      if (step !== undefined && !(await stepOfCampaign(trx, tenantId, params.campaignId, step)))
+        return null
+      if (isShare(query.rate))
+        return asResult(
+          await explainFunnelShare(trx, {
+            tenantId,
+            campaignId: params.campaignId,
+            step: step as string,
+            share: query.rate,
+            from: query.from,
+            to: query.to,
+            limit,
+            cursor,
+          }),
+        )
+      return asResult(
+        await explainRate(trx, {
+          tenantId,
+          table: step === undefined ? 'campaign_analytics' : 'sequence_step_analytics',
+          rate: query.rate as RateColumn,
+          key: step ?? params.campaignId,
+          from: query.from,
+          to: query.to,
+          limit,
+          cursor,
+        }),
+      )
+    },
+  })
+
+  registerTenantRead(app, context, {
+    name: 'explain_mailbox_rate',
+    path: '/explain/mailboxes/{mailboxId}/rates',
+    tag: 'explain',
+    summary: 'Explain a mailbox rate',
+    description:
+      'Explains one of the five rates /v1/mailboxes returns for a mailbox (over its campaign emails) over the days [from, to): the rate, its numerator and denominator explained as counts, its 95% Wilson interval and insufficient_sample flag, and, as data, the source emails of both, each marked in_numerator / in_denominator.',
+    query: z
+      .strictObject({ ...rateField, ...dateRangeFields, ...pageFields, ...formatField })
+      .superRefine(checkRange),
+    params: z.object({ mailboxId: identifier('the mailbox (email account) id') }),
+    row: RateSourceEmailRowSchema,
+    paginated: true,
+    extra: { explanation: RateExplanationSchema },
+    resourceId: (p) => p.mailboxId,
+    read: async (trx, { tenantId, query, params, limit, cursor }) =>
+      asResult(
+        await explainRate(trx, {
+          tenantId,
+          table: 'mailbox_analytics',
+          rate: query.rate,
+          key: params.mailboxId,
+          from: query.from,
+          to: query.to,
+          limit,
+          cursor,
+        }),
+      ),
+  })
+
+  registerTenantRead(app, context, {
+    name: 'explain_mailbox_health',
+    path: '/explain/mailboxes/{mailboxId}/health',
+    tag: 'explain',
+    summary: 'Explain a mailbox health score',
+    description: `Explains the health_score /v1/mailboxes returns for the mailbox over [from, to): that of its last active day, over all its emails of the 7 days ending it. ${DERIVED}`,
+    query: z
+      .strictObject({ ...dateRangeFields, ...pageFields, ...formatField })
+      .superRefine(checkRange),
+    params: z.object({ mailboxId: identifier('the mailbox (email account) id') }),
+    row: SourceEmailRowSchema,
+    paginated: true,
+    extra: { explanation: FigureExplanationSchema },
+    resourceId: (p) => p.mailboxId,
+    read: async (trx, { tenantId, query, params, limit, cursor }) =>
+      asResult(
+        await explainMailboxHealth(trx, {
+          tenantId,
+          mailboxId: params.mailboxId,
+          from: query.from,
+          to: query.to,
+          limit,
+          cursor,
+        }),
+      ),
+  })
+
+  registerTenantRead(app, context, {
+    name: 'explain_mailbox_warmup_progress',
+    path: '/explain/mailboxes/{mailboxId}/warmup-progress',
+    tag: 'explain',
+    summary: 'Explain a mailbox warmup progress',
+    description: `Explains the warmup_progress_percentage /v1/mailboxes returns for the mailbox over [from, to): the progress of its last warmup day in the range, from its warmup status row. ${DERIVED}`,
+    query: z
+      .strictObject({ ...dateRangeFields, ...pageFields, ...formatField })
+      .superRefine(checkRange),
+    params: z.object({ mailboxId: identifier('the mailbox (email account) id') }),
+    row: SourceEmailRowSchema,
+    paginated: true,
+    extra: { explanation: FigureExplanationSchema },
+    resourceId: (p) => p.mailboxId,
+    read: async (trx, { tenantId, query, params, limit, cursor }) =>
+      asResult(
+        await explainWarmupProgress(trx, {
+          tenantId,
+          mailboxId: params.mailboxId,
+          from: query.from,
+          to: query.to,
+          limit,
+          cursor,
+        }),
+      ),
+  })
+
+  registerTenantRead(app, context, {
+    name: 'explain_warmup',
+    path: '/explain/warmup/{mailboxId}',
+    tag: 'explain',
+    summary: 'Explain a warmup figure',
+    description: `Explains one figure of the mailbox’s /v1/warmup row over the window of days before to (the same days and to as /v1/warmup): health, category, progress, daily progress increase, delivery, sample. ${DERIVED}`,
+    query: z.strictObject({
+      metric: z
+        .enum(WARMUP_EXPLAINED)
+        .optional()
+        .openapi({ description: 'the figure to explain (default avg_health_score)' }),
+      days: daysField('the window length in days, as /v1/warmup takes it', 30),
+      to: calendarDate(
+        'first day after the window, excluded (default: tomorrow in the tenant time zone)',
+      ).optional(),
+      ...pageFields,
+      ...formatField,
+    }),
+    params: z.object({ mailboxId: identifier('the mailbox (email account) id') }),
+    row: SourceEmailRowSchema,
+    paginated: true,
+    extra: { explanation: FigureExplanationSchema },
+    resourceId: (p) => p.mailboxId,
+    read: async (trx, { tenantId, query, params, limit, cursor }) =>
+      asResult(
+        await explainWarmup(trx, {
+          tenantId,
+          mailboxId: params.mailboxId,
+          metric: query.metric ?? 'avg_health_score',
+          days: query.days,
+          to: query.to,
+          limit,
+          cursor,
+        }),
+      ),
+  })
+
+  registerTenantRead(app, context, {
+    name: 'explain_campaign_lead',
+    path: '/explain/campaigns/{campaignId}/leads/{leadId}',
+    tag: 'explain',
+    summary: 'Explain a lead figure of a campaign',
+    description: `Explains one column of the lead’s row of /v1/campaigns/{campaignId}/leads (lead_analytics, over all days): a count, status or last_sent_at. ${DERIVED}`,
+    query: z.strictObject({
+      metric: z
+        .enum(LEAD_METRICS)
+        .optional()
+        .openapi({ description: 'the column to explain (default status)' }),
+      ...pageFields,
+      ...formatField,
+    }),
+    params: z.object({
+      campaignId: identifier('the campaign id'),
+      leadId: identifier('the lead id'),
+    }),
+    row: SourceEmailRowSchema,
+    paginated: true,
+    extra: { explanation: FigureExplanationSchema },
+    resourceId: (p) => `${p.campaignId}/${p.leadId}`,
+    read: async (trx, { tenantId, query, params, limit, cursor }) =>
+      asResult(
+        await explainLead(trx, {
+          tenantId,
+          campaignId: params.campaignId,
+          leadId: params.leadId,
+          metric: query.metric ?? 'status',
+          limit,
+          cursor,
+        }),
+      ),
+  })
+}
+
+async function stepOfCampaign(
+  trx: Transaction<DB>,
+  tenantId: string,
+  campaignId: string,
+  step: string,
+): Promise<boolean> {
+  const owned = await trx
+    .selectFrom('campaign_sequence_steps')
+    .select('id')
+    .where('tenant_id', '=', tenantId)
+    .where('campaign_id', '=', campaignId)
+    .where('id', '=', step)
+    .executeTakeFirst()
+  return owned !== undefined
 }

@@ -4,7 +4,13 @@ import {
   EXPLAINABLE_TABLES,
   type ExplainableMetric,
   type ExplainableTable,
+  type FigureExplanation,
+  FUNNEL_SHARES,
   type MetricExplanation,
+  RATE_COLUMNS,
+  RATE_TABLES,
+  type RateExplanation,
+  type RateSourceEmailRow,
   RECONCILIATION_CHECKS,
   type SourceEmailRow,
 } from '@penguinmails/bi-queries'
@@ -42,6 +48,15 @@ const statement = z.object({
   parameters: z.array(z.unknown()).openapi({ description: 'the values of $1, $2, …' }),
 })
 
+const reconciliationCheck = z.object({
+  check: z.enum(RECONCILIATION_CHECKS),
+  description: z.string(),
+  parts: z.array(z.object({ label: z.string(), value: z.number().int() })),
+  parts_total: z.number().int(),
+  total: z.number().int(),
+  holds: z.boolean().openapi({ description: 'parts_total equals total' }),
+})
+
 export const ExplanationSchema = z
   .object({
     table: z.enum(tables),
@@ -67,15 +82,80 @@ export const ExplanationSchema = z
       .number()
       .int()
       .openapi({ description: 'the source emails counted now; equals value once aggregated' }),
-    reconciliation: z.array(
-      z.object({
-        check: z.enum(RECONCILIATION_CHECKS),
-        description: z.string(),
-        parts: z.array(z.object({ label: z.string(), value: z.number().int() })),
-        parts_total: z.number().int(),
-        total: z.number().int(),
-        holds: z.boolean().openapi({ description: 'parts_total equals total' }),
-      }),
-    ),
+    reconciliation: z.array(reconciliationCheck),
   })
   .openapi('Explanation') satisfies z.ZodType<Omit<MetricExplanation, 'emails'>>
+
+export const RateSourceEmailRowSchema = SourceEmailRowSchema.extend({
+  in_numerator: z.boolean().openapi({ description: 'the email is counted by the numerator' }),
+  in_denominator: z.boolean().openapi({ description: 'the email is counted by the denominator' }),
+}).openapi('RateSourceEmailRow') satisfies z.ZodType<RateSourceEmailRow>
+
+const countExplanation = ExplanationSchema
+
+export const RateExplanationSchema = z
+  .object({
+    table: z.enum(RATE_TABLES),
+    rate: z.enum([...RATE_COLUMNS, ...FUNNEL_SHARES]),
+    key: z.record(z.string(), z.string()).openapi({ description: 'the row key: its id column' }),
+    from: day.openapi({ description: 'first day covered (tenant time zone)' }),
+    to: day.openapi({ description: 'first day after the range' }),
+    value: z.number().nullable().openapi({
+      description:
+        'the rate as the API returns it: round(100 · numerator / denominator, 2); null on a zero denominator',
+    }),
+    formula: z.string().openapi({ description: 'the data contract’s definition, in words' }),
+    numerator: countExplanation.openapi({ description: 'the numerator, explained as a count' }),
+    denominator: countExplanation.nullable().openapi({
+      description:
+        'the denominator, explained as a count; null without one (the first step’s conversion_from_previous)',
+    }),
+    interval: z
+      .object({ lower: z.number(), upper: z.number(), z: z.number() })
+      .nullable()
+      .openapi({ description: 'the 95% Wilson score interval, percent; null with the rate' }),
+    insufficient_sample: z.boolean().nullable().openapi({
+      description:
+        'the denominator is below minimum_sample; null for the funnel shares (not proportions of one sample)',
+    }),
+    minimum_sample: z.number().int(),
+    sql: z.object({
+      figure: statement.openapi({ description: 'the rate over the two figures' }),
+      source: statement.openapi({
+        description: 'selects the emails of the numerator and the denominator; data lists them',
+      }),
+    }),
+  })
+  .openapi('RateExplanation') satisfies z.ZodType<Omit<RateExplanation, 'emails'>>
+
+const figureValue = z.union([z.number(), z.string(), z.boolean(), z.null()])
+
+export const FigureExplanationSchema = z
+  .object({
+    subject: z.enum(['mailbox_health', 'mailbox_warmup_progress', 'warmup', 'lead']),
+    metric: z.string(),
+    key: z.record(z.string(), z.string()).openapi({ description: 'the row key' }),
+    from: day.nullable().openapi({ description: 'first day covered; null: all days' }),
+    to: day.nullable().openapi({ description: 'first day after the range; null: all days' }),
+    value: figureValue.openapi({ description: 'the figure as the API returns it' }),
+    formula: z.string().openapi({ description: 'the data contract’s definition, in words' }),
+    inputs: z.record(z.string(), figureValue).openapi({ description: 'the figure’s inputs' }),
+    days: z
+      .array(z.record(z.string(), figureValue))
+      .openapi({ description: 'the analytics day rows it is computed from' }),
+    sample: z
+      .object({ size: z.number().int(), minimum: z.number().int(), insufficient: z.boolean() })
+      .nullable()
+      .openapi({ description: 'the emails it rests on against the minimum to judge' }),
+    sql: z.object({
+      figure: statement.openapi({ description: 'reads the figure as the API does' }),
+      source: statement.openapi({ description: 'selects the source emails; data lists them' }),
+      recompute: statement.openapi({ description: 'recomputes the figure from the source alone' }),
+      aggregator: z.string(),
+    }),
+    source_count: z.number().int(),
+    recomputed: figureValue.openapi({ description: 'the figure recomputed now from the source' }),
+    recomputed_matches: z.boolean(),
+    reconciliation: z.array(reconciliationCheck),
+  })
+  .openapi('FigureExplanation') satisfies z.ZodType<Omit<FigureExplanation, 'emails'>>
