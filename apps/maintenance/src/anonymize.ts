@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { DB } from '@penguinmails/schema'
 import { type RawBuilder, sql, type Transaction } from 'kysely'
 import type { RunContext } from './context.js'
+import { eraseSubject } from './erase-subject.js'
 import {
   ALL_TABLES,
   ANALYTICS_TABLES,
@@ -9,7 +10,6 @@ import {
   type ErasedTable,
   SOURCE_TABLES,
 } from './erasure-plan.js'
-import { eraseSubject } from './erase-subject.js'
 import { createPseudonymizer, type Pseudonymizer } from './pseudonyms.js'
 import { scrubRedis } from './redis-scrub.js'
 import { type CommandReport, emptyReport, MaintenanceError } from './report.js'
@@ -96,9 +96,7 @@ export async function runAnonymize(
       }
     }
     if (subjects.length === 0)
-      report.lines.push(
-        'no tenant, lead or mailbox of the ledger has data here: nothing to replay',
-      )
+      report.lines.push('no tenant, lead or mailbox of the ledger has data here: nothing to replay')
   } else {
     const tenantId = options.tenantId as string
     if (options.leadId !== undefined || options.mailboxId !== undefined) {

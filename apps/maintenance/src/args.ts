@@ -160,7 +160,9 @@ function commandOptions(
       if (!tenantId === !replay)
         throw new UsageError('anonymize needs exactly one of --tenant <id> or --replay')
       if (leadId !== undefined && mailboxId !== undefined)
-        throw new UsageError('anonymize erases one subject at a time: --lead or --mailbox, not both')
+        throw new UsageError(
+          'anonymize erases one subject at a time: --lead or --mailbox, not both',
+        )
       if (replay && (leadId !== undefined || mailboxId !== undefined))
         throw new UsageError(
           '--replay replays every erasure of the ledger: it takes no --lead or --mailbox',

@@ -53,7 +53,9 @@ export async function eraseSubject(
          where subject_kind = ${subject.kind} and subject_pseudonym = ${pseudonym}`.execute(trx)
       const { rows: own } = await sql<Record<string, string | null>>`
         select ${sql.join(Object.keys(plan.texts).map((c) => sql.ref(c)))}
-          from ${sql.table(plan.table)} where tenant_id = ${tenantId} and id = ${oldId}`.execute(trx)
+          from ${sql.table(plan.table)} where tenant_id = ${tenantId} and id = ${oldId}`.execute(
+        trx,
+      )
       const probes = plan.references.map(
         (r) =>
           sql`(select 1 from ${sql.table(r.table)} where tenant_id = ${tenantId} and ${sql.ref(r.column)} = ${oldId} limit 1)`,

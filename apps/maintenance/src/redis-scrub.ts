@@ -116,7 +116,8 @@ export async function scrubRedis(options: {
       if (type === 'hash') {
         const fields = await redis.hgetall(key)
         const job = 'name' in fields && 'data' in fields && 'timestamp' in fields
-        const hit = matches(key) || Object.entries(fields).some(([f, v]) => matches(f) || matches(v))
+        const hit =
+          matches(key) || Object.entries(fields).some(([f, v]) => matches(f) || matches(v))
         if (job && hit && key.startsWith(base)) {
           const rest = key.slice(base.length)
           const queue = rest.slice(0, rest.indexOf(':'))
@@ -153,8 +154,7 @@ export async function scrubRedis(options: {
       switch (type) {
         case 'string': {
           const value = await redis.get(key)
-          if (value !== null && matches(value))
-            await deleteKey(redis, key, options.dryRun, result)
+          if (value !== null && matches(value)) await deleteKey(redis, key, options.dryRun, result)
           break
         }
         case 'list': {

@@ -131,9 +131,9 @@ describe('anonymize --tenant T --lead / --mailbox', () => {
       mailboxId: 'm',
     })
     expect(() => parseArgs(['anonymize', '--lead', 'l'])).toThrow(/--tenant <id> or --replay/)
-    expect(() => parseArgs(['anonymize', '--tenant', 't', '--lead', 'l', '--mailbox', 'm'])).toThrow(
-      UsageError,
-    )
+    expect(() =>
+      parseArgs(['anonymize', '--tenant', 't', '--lead', 'l', '--mailbox', 'm']),
+    ).toThrow(UsageError)
     expect(() => parseArgs(['anonymize', '--replay', '--lead', 'l'])).toThrow(/takes no --lead/)
   })
 
@@ -148,7 +148,9 @@ describe('anonymize --tenant T --lead / --mailbox', () => {
           and n.nspname not in ('pg_catalog', 'information_schema') order by 1, 2`,
     )
     const covered = new Set(
-      Object.values(SUBJECT_PLANS).flatMap((p) => p.references.map((r) => `${r.table}.${r.column}`)),
+      Object.values(SUBJECT_PLANS).flatMap((p) =>
+        p.references.map((r) => `${r.table}.${r.column}`),
+      ),
     )
     expect(rows.map((r) => `${r.t}.${r.c}`).filter((c) => !covered.has(c))).toEqual([])
     expect(rows.length).toBe(8)
@@ -280,7 +282,12 @@ describe('anonymize --tenant T --lead / --mailbox', () => {
     ]
     const keys = ['', ...ledger.map((l) => l.k), ...config]
     // every lead and mailbox id and address ever present in the source (both tenants)
-    const dictionary = [...main.alpha.ids, ...main.alpha.emails, ...main.beta.ids, ...main.beta.emails]
+    const dictionary = [
+      ...main.alpha.ids,
+      ...main.alpha.emails,
+      ...main.beta.ids,
+      ...main.beta.emails,
+    ]
     const tenants = [main.alpha.id, main.beta.id]
     const guesses = (value: string): string[] => [
       createHash('sha256').update(value).digest('hex'),

@@ -10,7 +10,6 @@ import type { MaintenanceContext } from '../src/context.js'
 import { ALL_TABLES } from '../src/erasure-plan.js'
 import { createPseudonymizer } from '../src/pseudonyms.js'
 import { runVerify, type TenantDrift } from '../src/verify.js'
-import { scanForValues } from './support/personal-data-scan.js'
 import {
   DAILY,
   dump,
@@ -20,6 +19,7 @@ import {
   NOW,
   totals,
 } from './support/erasure-fixture.js'
+import { scanForValues } from './support/personal-data-scan.js'
 import { scalar, superuser } from './support/superuser.js'
 import { ERASURE_KEY, onOneConnection, writerContext } from './support/writer-context.js'
 
@@ -344,7 +344,9 @@ describe('anonymize --tenant', () => {
     expect(await scalar(restored.su, 'select count(*) from erasure_ledger')).toBe('1')
     const again = await replay(context(restored.database))
     expect(again.details.erasures).toEqual([])
-    expect(again.lines).toContain('no tenant, lead or mailbox of the ledger has data here: nothing to replay')
+    expect(again.lines).toContain(
+      'no tenant, lead or mailbox of the ledger has data here: nothing to replay',
+    )
   })
 
   it('refuses to run without PM_ERASURE_KEY, and says so', async () => {
