@@ -1,6 +1,5 @@
 import { createHash, createHmac } from 'node:crypto'
 import { createTestDatabase, type TestDatabase } from '@penguinmails/schema/testing'
-import type pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runAnonymize } from '../src/anonymize.js'
 import { parseArgs, UsageError } from '../src/args.js'
