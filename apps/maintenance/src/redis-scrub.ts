@@ -51,9 +51,9 @@ const JOB_SETS = ['completed', 'failed', 'delayed', 'prioritized', 'waiting-chil
  * Removes every trace of the erased identifiers from the worker's BullMQ keys (`<prefix>:*`):
  * SCAN (never KEYS) over the prefix, then, key by key,
  *  - a job hash (fields name, data, timestamp) whose name, data, return value, failure or any
- *    other field holds an identifier: the whole job goes (hash, logs, lock, and its id in the
- *    queue's wait, paused, completed, failed, delayed, prioritized and waiting-children sets) in
- *    one MULTI, as BullMQ's own removal does;
+ *    other field holds an identifier: the whole job goes (hash, logs, lock, its deduplication key
+ *    when that still points to it, and its id in the queue's wait, paused, completed, failed,
+ *    delayed, prioritized and waiting-children sets) in one MULTI, as BullMQ's own removal does;
  *  - any other key whose name holds one (deduplication keys `de:<id>` are named after the
  *    tenant), or a string value holding one: deleted;
  *  - a hash, list, set, sorted set or stream: the fields, elements, members or entries holding one
@@ -131,6 +131,10 @@ export async function scrubRedis(options: {
           if (options.dryRun) continue
           const multi = redis.multi()
           multi.del(key, `${key}:logs`, `${key}:lock`, `${key}:dependencies`, `${key}:processed`)
+          // its deduplication key, if it still points to it: left alone, it would swallow every
+          // later job with the same deduplication id
+          const dedup = fields.deid ? `${queueKey}:de:${fields.deid}` : undefined
+          if (dedup && (await redis.get(dedup)) === jobId) multi.del(dedup)
           for (const list of JOB_LISTS) multi.lrem(`${queueKey}:${list}`, 0, jobId)
           for (const set of JOB_SETS) multi.zrem(`${queueKey}:${set}`, jobId)
           await multi.exec()
