@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { DB } from '@penguinmails/schema'
-import { sql, type Transaction } from 'kysely'
+import { type RawBuilder, sql, type Transaction } from 'kysely'
 import type { RunContext } from './context.js'
+import { eraseSubject } from './erase-subject.js'
 import {
   ALL_TABLES,
   ANALYTICS_TABLES,
@@ -10,17 +11,25 @@ import {
   SOURCE_TABLES,
 } from './erasure-plan.js'
 import { createPseudonymizer, type Pseudonymizer } from './pseudonyms.js'
+import { scrubRedis } from './redis-scrub.js'
 import { type CommandReport, emptyReport, MaintenanceError } from './report.js'
+import type { SubjectKind } from './subject-plan.js'
 import { eraseAuditTrail } from './trail.js'
 
 export interface AnonymizeOptions {
   tenantId: string | undefined
+  /** erase this lead of the tenant only (not the tenant) */
+  leadId?: string | undefined
+  /** erase this mailbox (email account) of the tenant only (not the tenant) */
+  mailboxId?: string | undefined
   /** apply every ledger entry again (after restoring a backup that predates them) */
   replay: boolean
 }
 
 export interface ErasureResult {
-  /** the erased tenant's new id: the only name reports, logs and the audit trail give it */
+  /** what was erased: a whole tenant, or one lead or mailbox of a tenant */
+  kind: 'tenant' | SubjectKind
+  /** the erased subject's new id: the only name reports, logs and the audit trail give it */
   pseudonym: string
   /** false: nothing of the tenant was left (a second run) */
   changed: boolean
@@ -33,7 +42,7 @@ export interface ErasureResult {
 }
 
 class DryRunRollback extends Error {
-  constructor(readonly result: ErasureResult) {
+  constructor(readonly erasure: { result: ErasureResult; identifiers: string[] }) {
     super('dry run')
   }
 }
@@ -58,6 +67,12 @@ export async function runAnonymize(
   const pseudonyms = createPseudonymizer(ctx.env.erasureKey)
   const report = emptyReport()
   const results: ErasureResult[] = []
+  // the erased identifiers as they were, for Redis: never reported, never logged
+  const identifiers: string[] = []
+  const add = (erasure: { result: ErasureResult; identifiers: string[] }) => {
+    results.push(erasure.result)
+    identifiers.push(...erasure.identifiers)
+  }
   if (options.replay) {
     const { subjects, otherKeys } = await ledgerSubjects(ctx, pseudonyms)
     if (otherKeys > 0) {
@@ -65,29 +80,89 @@ export async function runAnonymize(
         `${otherKeys} ledger entr${otherKeys === 1 ? 'y was' : 'ies were'} made with another PM_ERASURE_KEY: set the key they were made with (see erasure_ledger.key_fingerprint) and replay again`,
       )
     }
-    for (const tenantId of subjects) {
-      results.push(await eraseTenant(ctx, pseudonyms, tenantId, { replay: true }))
+    // in the ledger's order: a lead erased before its tenant is found under its original id
+    for (const subject of subjects) {
+      if (subject.kind === 'tenant') {
+        add(await eraseTenant(ctx, pseudonyms, subject.tenantId, { replay: true }))
+      } else {
+        add(
+          await eraseSubject(
+            ctx,
+            pseudonyms,
+            { kind: subject.kind, tenantId: subject.tenantId, id: subject.id },
+            { replay: true },
+          ),
+        )
+      }
     }
     if (subjects.length === 0)
-      report.lines.push('no tenant of the ledger has data here: nothing to replay')
+      report.lines.push('no tenant, lead or mailbox of the ledger has data here: nothing to replay')
   } else {
-    results.push(await eraseTenant(ctx, pseudonyms, options.tenantId as string, { replay: false }))
+    const tenantId = options.tenantId as string
+    if (options.leadId !== undefined || options.mailboxId !== undefined) {
+      const kind: SubjectKind = options.leadId !== undefined ? 'lead' : 'mailbox'
+      const id = (options.leadId ?? options.mailboxId) as string
+      add(await eraseSubject(ctx, pseudonyms, { kind, tenantId, id }, { replay: false }))
+    } else {
+      add(await eraseTenant(ctx, pseudonyms, tenantId, { replay: false }))
+    }
   }
   for (const r of results) {
     const total = Object.values(r.rowsChanged).reduce((a, b) => a + b, 0)
     report.lines.push(
       r.changed
-        ? `${ctx.dryRun ? 'would erase' : 'erased'} tenant ${r.pseudonym}${r.replayed ? ' (replayed from the ledger)' : ''}: ${total} row(s) in ${Object.keys(r.rowsChanged).length} table(s), ${r.idsMapped} id(s) replaced`
-        : `tenant ${r.pseudonym} was erased already: nothing left to change`,
+        ? `${ctx.dryRun ? 'would erase' : 'erased'} ${r.kind} ${r.pseudonym}${r.replayed ? ' (replayed from the ledger)' : ''}: ${total} row(s) in ${Object.keys(r.rowsChanged).length} table(s), ${r.idsMapped} id(s) replaced`
+        : `${r.kind} ${r.pseudonym} was erased already: nothing left to change`,
     )
     for (const [table, n] of Object.entries(r.rowsChanged)) report.lines.push(`  ${table}: ${n}`)
   }
   report.details = {
     erasures: results.map((r) => ({ ...r })),
     keyFingerprint: pseudonyms.keyFingerprint,
+    redis: await scrubWorkerRedis(ctx, identifiers, report),
   }
   report.auditedInTransaction = results.some((r) => r.changed) && !ctx.dryRun
   return report
+}
+
+/**
+ * After the commit (Redis is not part of the transaction): the worker's BullMQ jobs that hold an
+ * erased identifier. Without REDIS_URL the report says that Redis was not scrubbed.
+ */
+async function scrubWorkerRedis(
+  ctx: RunContext,
+  identifiers: string[],
+  report: CommandReport,
+): Promise<Record<string, unknown>> {
+  const prefix = ctx.env.queuePrefix
+  if (identifiers.length === 0) return { scrubbed: false, reason: 'nothing erased' }
+  if (!ctx.env.redisUrl) {
+    const warning = `warning: REDIS_URL is not set, so the worker's jobs in Redis (keys ${prefix}:*) were not scrubbed of the erased identifiers: set REDIS_URL and WORKER_QUEUE_PREFIX as the worker has them and run the same command again`
+    report.lines.push(warning)
+    ctx.logger.warn({ prefix }, 'REDIS_URL is not set: Redis not scrubbed after the erasure')
+    return { scrubbed: false, reason: 'REDIS_URL is not set', prefix }
+  }
+  ctx.progress.update(`scrubbing Redis (${prefix}:*)`)
+  try {
+    const scrub = await scrubRedis({
+      url: ctx.env.redisUrl,
+      prefix,
+      identifiers,
+      dryRun: ctx.dryRun,
+    })
+    report.lines.push(
+      `redis ${prefix}:*: ${scrub.keysScanned} key(s) scanned; ${ctx.dryRun ? 'would remove' : 'removed'} ${scrub.jobsRemoved} job(s), ${scrub.keysDeleted} key(s), ${scrub.valuesRemoved} value(s)`,
+    )
+    if (scrub.activeJobs > 0) {
+      report.problems.push(
+        `${scrub.activeJobs} job(s) holding an erased identifier are running in the worker now and were left alone: run the same anonymize command again once they have finished`,
+      )
+    }
+    return { scrubbed: !ctx.dryRun, prefix, ...scrub }
+  } catch (error) {
+    report.problems.push((error as Error).message)
+    return { scrubbed: false, prefix, error: (error as Error).message }
+  }
 }
 
 async function eraseTenant(
@@ -95,7 +170,7 @@ async function eraseTenant(
   pseudonyms: Pseudonymizer,
   tenantId: string,
   options: { replay: boolean },
-): Promise<ErasureResult> {
+): Promise<{ result: ErasureResult; identifiers: string[] }> {
   const pseudonym = pseudonyms.tenant(tenantId)
   const requestId = randomUUID()
   try {
@@ -110,12 +185,16 @@ async function eraseTenant(
       if (!(await hasData(trx, tenantId))) {
         if (ledger[0] || options.replay) {
           return {
-            pseudonym,
-            changed: false,
-            rowsChanged: {},
-            idsMapped: 0,
-            ledgerId: ledger[0]?.id,
-            replayed: false,
+            result: {
+              kind: 'tenant' as const,
+              pseudonym,
+              changed: false,
+              rowsChanged: {},
+              idsMapped: 0,
+              ledgerId: ledger[0]?.id,
+              replayed: false,
+            },
+            identifiers: [tenantId],
           }
         }
         // the id is not repeated: it may itself be personal data, and this message is recorded
@@ -124,7 +203,13 @@ async function eraseTenant(
         )
       }
       ctx.progress.update(`erasing tenant ${pseudonym}: mapping ids`)
-      const mapped = await loadIdMap(trx, pseudonyms, tenantId)
+      const oldIds = await loadIdMap(trx, pseudonyms, tenantId)
+      // the addresses, read before they are replaced (the Redis scrub looks for them too)
+      const { rows: addresses } = await sql<{ v: string }>`
+        select email as v from leads where tenant_id = ${tenantId}
+        union select address from email_accounts where tenant_id = ${tenantId}
+        union select name from domains where tenant_id = ${tenantId}`.execute(trx)
+      const identifiers = [tenantId, ...oldIds, ...addresses.map((a) => a.v)]
       const rowsChanged: Record<string, number> = {}
       const count = (table: string, n: bigint | number | undefined) => {
         if (n && Number(n) > 0) rowsChanged[table] = (rowsChanged[table] ?? 0) + Number(n)
@@ -204,18 +289,19 @@ async function eraseTenant(
       count('admin_audit_log', audit.auditEntries)
       count('admin_system_events', audit.systemEvents)
       const result: ErasureResult = {
+        kind: 'tenant',
         pseudonym,
         changed: true,
         rowsChanged,
-        idsMapped: mapped,
+        idsMapped: oldIds.length,
         ledgerId,
         replayed: ledger.length > 0,
       }
-      if (ctx.dryRun) throw new DryRunRollback(result)
-      return result
+      if (ctx.dryRun) throw new DryRunRollback({ result, identifiers })
+      return { result, identifiers }
     })
   } catch (error) {
-    if (error instanceof DryRunRollback) return error.result
+    if (error instanceof DryRunRollback) return error.erasure
     throw error
   }
 }
@@ -232,13 +318,13 @@ async function hasData(trx: Transaction<DB>, tenantId: string): Promise<boolean>
 
 /**
  * Collects every id of the tenant's rows, computes its pseudonym here (the key never reaches the
- * database) and loads the pairs into a temporary table dropped at commit.
+ * database) and loads the pairs into a temporary table dropped at commit. Returns the ids mapped.
  */
 async function loadIdMap(
   trx: Transaction<DB>,
   pseudonyms: Pseudonymizer,
   tenantId: string,
-): Promise<number> {
+): Promise<string[]> {
   await sql`create temp table pm_erasure_ids (old text primary key, new text not null) on commit drop`.execute(
     trx,
   )
@@ -274,7 +360,7 @@ async function loadIdMap(
     )
   }
   await sql`analyze pm_erasure_ids`.execute(trx)
-  return rows.length
+  return rows.map((r) => r.v)
 }
 
 const m = (column: string) => `(select e.new from pm_erasure_ids e where e.old = x.${column})`
@@ -318,24 +404,61 @@ function dirtyKeysStatement(): string {
             from x`
 }
 
-/** Tenants present here whose pseudonym is in the ledger (made with the current key). */
+type LedgerSubject =
+  | { kind: 'tenant'; tenantId: string }
+  | { kind: SubjectKind; tenantId: string; id: string }
+
+/**
+ * The subjects present here whose pseudonym is in the ledger (made with the current key), in the
+ * ledger's order. A lead is looked for among the leads and the lead analytics, a mailbox among the
+ * email accounts: each candidate's pseudonym is computed here, with the key.
+ */
 async function ledgerSubjects(
   ctx: RunContext,
   pseudonyms: Pseudonymizer,
-): Promise<{ subjects: string[]; otherKeys: number }> {
-  const { rows: ledger } = await sql<{ subject_pseudonym: string; key_fingerprint: string }>`
-    select subject_pseudonym, key_fingerprint from erasure_ledger where subject_kind = 'tenant'`.execute(
+): Promise<{ subjects: LedgerSubject[]; otherKeys: number }> {
+  const { rows: ledger } = await sql<{
+    subject_kind: 'tenant' | SubjectKind
+    subject_pseudonym: string
+    key_fingerprint: string
+  }>`select subject_kind, subject_pseudonym, key_fingerprint from erasure_ledger order by id`.execute(
     ctx.conn,
   )
-  const wanted = new Set(
-    ledger
-      .filter((l) => l.key_fingerprint === pseudonyms.keyFingerprint)
-      .map((l) => l.subject_pseudonym),
-  )
-  const { rows: tenants } = await sql<{ id: string }>`select id from tenants`.execute(ctx.conn)
-  return {
-    subjects: tenants.map((t) => t.id).filter((id) => wanted.has(pseudonyms.tenant(id))),
-    otherKeys:
-      ledger.length - ledger.filter((l) => l.key_fingerprint === pseudonyms.keyFingerprint).length,
+  const mine = ledger.filter((l) => l.key_fingerprint === pseudonyms.keyFingerprint)
+  const kinds = new Set(mine.map((l) => l.subject_kind))
+  const found = new Map<string, LedgerSubject>()
+  if (kinds.has('tenant')) {
+    const { rows } = await sql<{ id: string }>`select id from tenants`.execute(ctx.conn)
+    for (const { id } of rows)
+      found.set(`tenant:${pseudonyms.tenant(id)}`, { kind: 'tenant', tenantId: id })
   }
+  const candidates = async (kind: SubjectKind, query: RawBuilder<CandidateRow>) => {
+    if (!kinds.has(kind)) return
+    const { rows } = await query.execute(ctx.conn)
+    for (const r of rows) {
+      found.set(`${kind}:${pseudonyms.id(r.tenant_id, r.id)}`, {
+        kind,
+        tenantId: r.tenant_id,
+        id: r.id,
+      })
+    }
+  }
+  await candidates(
+    'lead',
+    sql<CandidateRow>`select tenant_id, id from leads
+                      union select tenant_id, lead_id from lead_analytics`,
+  )
+  await candidates('mailbox', sql<CandidateRow>`select tenant_id, id from email_accounts`)
+  return {
+    subjects: mine.flatMap((l) => {
+      const subject = found.get(`${l.subject_kind}:${l.subject_pseudonym}`)
+      return subject ? [subject] : []
+    }),
+    otherKeys: ledger.length - mine.length,
+  }
+}
+
+interface CandidateRow {
+  tenant_id: string
+  id: string
 }

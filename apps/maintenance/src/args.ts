@@ -25,7 +25,15 @@ export type CommandOptions =
   | { command: 'archive'; olderThan: Age }
   | { command: 'refresh' }
   | { command: 'analyze' }
-  | { command: 'anonymize'; tenantId: string | undefined; replay: boolean }
+  | {
+      command: 'anonymize'
+      tenantId: string | undefined
+      /** erase this lead of the tenant (not the tenant) */
+      leadId?: string | undefined
+      /** erase this mailbox (email account) of the tenant (not the tenant) */
+      mailboxId?: string | undefined
+      replay: boolean
+    }
   | {
       command: 'verify'
       sample: number | 'all'
@@ -52,7 +60,11 @@ commands
   refresh                                 refresh every materialized view concurrently
   analyze                                 update the planner statistics of the analytics tables
   anonymize --tenant <id>                 erase the tenant's personal data (needs PM_ERASURE_KEY)
+  anonymize --tenant <id> --lead <id>     erase one lead of the tenant (its id, email, …), not the tenant
+  anonymize --tenant <id> --mailbox <id>  erase one mailbox (email_accounts id) of the tenant, not the tenant
   anonymize --replay                      apply the erasure ledger again (after restoring a backup)
+                                          (any anonymize: with REDIS_URL, the worker's jobs in
+                                          Redis are scrubbed of the erased ids too)
   verify [--sample 5 | --all] [--anchor <file>] [--export-head <file>]
                                           recompute analytics for a sample of tenants and report
                                           drift; verify the audit chain (against the heads kept in
@@ -82,7 +94,7 @@ const COMMAND_VALUES: Record<CommandName, Set<string>> = {
   archive: new Set(['--older-than']),
   refresh: new Set(),
   analyze: new Set(),
-  anonymize: new Set(['--tenant']),
+  anonymize: new Set(['--tenant', '--lead', '--mailbox']),
   verify: new Set(['--sample', '--anchor', '--export-head']),
 }
 
@@ -144,9 +156,19 @@ function commandOptions(
     case 'anonymize': {
       const tenantId = values.get('--tenant')
       const replay = flags.has('--replay')
+      const leadId = values.get('--lead')
+      const mailboxId = values.get('--mailbox')
       if (!tenantId === !replay)
         throw new UsageError('anonymize needs exactly one of --tenant <id> or --replay')
-      return { command: name, tenantId, replay }
+      if (leadId !== undefined && mailboxId !== undefined)
+        throw new UsageError(
+          'anonymize erases one subject at a time: --lead or --mailbox, not both',
+        )
+      if (replay && (leadId !== undefined || mailboxId !== undefined))
+        throw new UsageError(
+          '--replay replays every erasure of the ledger: it takes no --lead or --mailbox',
+        )
+      return { command: name, tenantId, leadId, mailboxId, replay }
     }
     case 'verify': {
       if (flags.has('--all') && values.has('--sample')) {

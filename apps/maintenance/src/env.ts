@@ -5,6 +5,13 @@ export interface MaintenanceEnv {
   dataDir: string | undefined
   /** the HMAC key of erasure pseudonyms; never stored in the database */
   erasureKey: string | undefined
+  /**
+   * The worker's Redis (BullMQ queues), for `anonymize` to scrub the erased identifiers from the
+   * jobs kept there; unset: not scrubbed, and the erasure's report says so
+   */
+  redisUrl: string | undefined
+  /** the worker's BullMQ key prefix (WORKER_QUEUE_PREFIX of apps/worker) */
+  queuePrefix: string
   statementTimeoutMs: number
   lockTimeoutMs: number
   /** who the audit trail names for runs that do not pass --actor */
@@ -46,6 +53,16 @@ export function readEnv(source: Record<string, string | undefined> = process.env
       'PM_ERASURE_KEY must be at least 32 bytes (a random secret, e.g. openssl rand -hex 32)',
     )
   }
+  const redisUrl = get('REDIS_URL')
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    problems.push('REDIS_URL must be a redis:// or rediss:// URL')
+  }
+  const queuePrefix = get('WORKER_QUEUE_PREFIX') ?? '{pm}'
+  if (!/^[^{}]*\{[^{}]+\}[^{}]*$/.test(queuePrefix)) {
+    problems.push(
+      "WORKER_QUEUE_PREFIX must be the worker's queue prefix, with one {hash tag} (e.g. {pm})",
+    )
+  }
   const logLevel = get('LOG_LEVEL') ?? 'info'
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`)
@@ -54,6 +71,8 @@ export function readEnv(source: Record<string, string | undefined> = process.env
     databaseUrl,
     dataDir: get('PM_DATA_DIR'),
     erasureKey,
+    redisUrl,
+    queuePrefix,
     // archiving or analyzing a large month takes minutes; an unbounded statement is never right
     statementTimeoutMs: integer('PM_MAINTENANCE_STATEMENT_TIMEOUT_MS', 100, 86_400_000, 1_800_000),
     // DDL on a hot table queues every reader behind it: give up quickly and retry instead

@@ -9,6 +9,7 @@ import { describeError } from './logger.js'
 import { runPartitions } from './partitions.js'
 import { runRefresh } from './refresh.js'
 import { type CommandReport, MaintenanceError } from './report.js'
+import { errorCode } from './retry.js'
 import { acquireRunLock, releaseRunLock } from './run-lock.js'
 import { recordRun } from './trail.js'
 import { runVerify } from './verify.js'
@@ -90,11 +91,20 @@ export async function runCommand(ctx: MaintenanceContext, args: RunArgs): Promis
     })
   } catch (error) {
     const err = error instanceof Error ? error : new Error(String(error))
+    const failure = statementTimedOut(err)
+      ? Object.assign(
+          new MaintenanceError(
+            `a statement ran longer than the statement_timeout of this run (PM_MAINTENANCE_STATEMENT_TIMEOUT_MS = ${ctx.env.statementTimeoutMs} ms) and was cancelled: ${err.message}. Its transaction was rolled back, so nothing of that step was kept. Raise PM_MAINTENANCE_STATEMENT_TIMEOUT_MS, or run the command when the database is less busy`,
+            { cause: err },
+          ),
+          { code: STATEMENT_TIMEOUT },
+        )
+      : err
     outcome = {
       exitCode: EXIT.failed,
       command: args.command,
-      error: err,
-      message: `${args.command} failed: ${err.message}`,
+      error: failure,
+      message: `${args.command} failed: ${failure.message}`,
     }
   }
   ctx.progress.finish()
@@ -132,6 +142,18 @@ export async function runCommand(ctx: MaintenanceContext, args: RunArgs): Promis
     }
   }
   return outcome
+}
+
+// query_canceled: also what pg_cancel_backend raises, told apart by the server's message
+const STATEMENT_TIMEOUT = '57014'
+
+/** The error, or one of its causes, is PostgreSQL cancelling a statement for statement_timeout. */
+function statementTimedOut(error: unknown): boolean {
+  for (let e = error, depth = 0; e && depth < 10; e = (e as { cause?: unknown }).cause, depth++) {
+    if (errorCode(e) === STATEMENT_TIMEOUT && /statement timeout/i.test((e as Error).message))
+      return true
+  }
+  return false
 }
 
 function dispatch(run: RunContext, args: RunArgs): Promise<CommandReport> {

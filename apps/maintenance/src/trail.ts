@@ -2,6 +2,7 @@ import { appendFileSync, readFileSync } from 'node:fs'
 import {
   type ChainHead,
   erasePersonalData,
+  eraseSubjectPersonalData,
   parseChainHead,
   recordAuditEntry,
   recordSystemEvent,
@@ -112,6 +113,40 @@ export async function eraseAuditTrail(
       metadata: subject.details,
     })
   }
+  return {
+    erasureSeq: erased.erasureSeq,
+    auditEntries: erased.auditEntries,
+    systemEvents: erased.systemEvents,
+  }
+}
+
+/**
+ * Erases one lead's or mailbox's personal data from the audit trail in the erasure's transaction
+ * (the entries and events of its tenant that name one of its identifiers; the tenant's others stay).
+ * The trail appends its own erasure entry carrying `details` when it erased something; when it held
+ * nothing of the subject, `erasureSeq` is null and the caller appends the erasure's audit entry.
+ */
+export async function eraseSubjectAuditTrail(
+  trx: Transaction<DB>,
+  subject: {
+    kind: 'lead' | 'mailbox'
+    tenantId: string
+    pseudonym: string
+    identifiers: string[]
+    idMap: Record<string, string>
+    actor: string
+    details: Record<string, unknown>
+  },
+): Promise<AuditErasure> {
+  const erased = await eraseSubjectPersonalData(trx, {
+    subjectKind: subject.kind,
+    subjectPseudonym: subject.pseudonym,
+    tenantId: subject.tenantId,
+    needles: subject.identifiers,
+    idMap: subject.idMap,
+    actor: subject.actor,
+    details: subject.details,
+  })
   return {
     erasureSeq: erased.erasureSeq,
     auditEntries: erased.auditEntries,

@@ -2,33 +2,28 @@ import { createHash, createHmac } from 'node:crypto'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { recomputeAll } from '@penguinmails/aggregator'
 import { createTestDatabase, type TestDatabase } from '@penguinmails/schema/testing'
-import type pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runAnonymize } from '../src/anonymize.js'
-import { runArchive } from '../src/archive.js'
-import { addDays, parseAge, subtractAge, utcDay } from '../src/calendar.js'
 import type { MaintenanceContext } from '../src/context.js'
 import { ALL_TABLES } from '../src/erasure-plan.js'
 import { createPseudonymizer } from '../src/pseudonyms.js'
 import { runVerify, type TenantDrift } from '../src/verify.js'
+import {
+  DAILY,
+  dump,
+  type Erasable,
+  FROM,
+  fillErasableDatabase,
+  NOW,
+  totals,
+} from './support/erasure-fixture.js'
 import { scanForValues } from './support/personal-data-scan.js'
 import { scalar, superuser } from './support/superuser.js'
-import { type FixtureTenant, insertTenant } from './support/tenant-fixture.js'
 import { ERASURE_KEY, onOneConnection, writerContext } from './support/writer-context.js'
 
-const NOW = new Date()
-const TODAY = utcDay(NOW)
-const FROM = addDays(subtractAge(TODAY, parseAge('2y') ?? { count: 2, unit: 'y', text: '2y' }), -60)
 const pseudonyms = createPseudonymizer(ERASURE_KEY)
 
-interface Erasable {
-  database: TestDatabase
-  su: pg.Client
-  alpha: FixtureTenant
-  beta: FixtureTenant
-}
 const opened: Erasable[] = []
 const contexts: MaintenanceContext[] = []
 
@@ -38,112 +33,15 @@ function context(database: TestDatabase, applicationName?: string): MaintenanceC
   return ctx
 }
 
-/** Two tenants with sources, analytics from the aggregator, two years of them archived, dirty keys. */
 async function erasableDatabase(label: string): Promise<Erasable> {
   const database = await createTestDatabase({ label })
-  const su = await superuser(database)
-  const alpha = await insertTenant(su, {
-    name: 'alpha',
-    emailIdBase: 1_000_000,
-    from: FROM,
-    to: TODAY,
-  })
-  const beta = await insertTenant(su, {
-    name: 'beta',
-    emailIdBase: 2_000_000,
-    from: FROM,
-    to: TODAY,
-    timeZone: 'UTC',
-  })
-  const ctx = context(database)
-  await recomputeAll(ctx.database.db)
-  await onOneConnection(ctx, (run) =>
-    runArchive(run, { olderThan: parseAge('2y') ?? { count: 2, unit: 'y', text: '' } }),
-  )
-  await su.query('select pm_refresh_campaign_performance_summary(true)')
-  // pending changes: dirty keys naming the tenant's campaign, mailbox and lead
-  // (a shift of an open by a microsecond: the analytics stay exact, the keys are recorded)
-  await su.query(
-    `update emails set opened_at = opened_at + interval '1 microsecond'
-      where id in (select min(id) from emails where opened_at is not null group by tenant_id)`,
-  )
-  const erasable = { database, su, alpha, beta }
+  const erasable = await fillErasableDatabase(database, context(database))
   opened.push(erasable)
   return erasable
 }
 
 const anonymize = (ctx: MaintenanceContext, tenantId: string) =>
   onOneConnection(ctx, (run) => runAnonymize(run, { tenantId, replay: false }))
-
-const DAILY = [
-  'campaign_analytics',
-  'sequence_step_analytics',
-  'mailbox_analytics',
-  'warmup_analytics',
-]
-const METRICS = [
-  'sent',
-  'delivered',
-  'opened_tracked',
-  'clicked_tracked',
-  'replied',
-  'bounced',
-  'unsubscribed',
-  'spam_complaints',
-]
-
-/** Sums of every metric of every analytics table (live and archive) of a tenant. */
-async function totals(su: pg.Client, tenantId: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {}
-  const tables = ['lead_analytics', ...DAILY, ...DAILY.map((t) => `analytics_archive.${t}`)]
-  for (const table of tables) {
-    const { rows } = await su.query(
-      `select count(*) as rows, ${METRICS.map((m) => `sum(${m}) as ${m}`).join(', ')} from ${table} where tenant_id = $1`,
-      [tenantId],
-    )
-    out[table] = JSON.stringify(rows[0])
-  }
-  const { rows } = await su.query(
-    `select count(*) as rows, sum(emails_sent) as sent, sum(leads_used) as leads, sum(mailboxes_used) as mailboxes
-       from billing_analytics where tenant_id = $1`,
-    [tenantId],
-  )
-  out.billing_analytics = JSON.stringify(rows[0])
-  return out
-}
-
-/** Every row a tenant-erasure may touch, as text, without what differs between two databases. */
-async function dump(su: pg.Client): Promise<Record<string, string[]>> {
-  const tables = [
-    'tenants',
-    'subscriptions',
-    'companies',
-    'domains',
-    'email_accounts',
-    'warmup_status',
-    'campaigns',
-    'campaign_sequence_steps',
-    'leads',
-    'emails',
-    'billing_analytics',
-    'lead_analytics',
-    ...DAILY,
-    ...DAILY.map((t) => `analytics_archive.${t}`),
-    'campaign_performance_summary',
-  ]
-  const out: Record<string, string[]> = {}
-  for (const table of tables) {
-    const { rows } = await su.query<{ r: string }>(
-      `select (to_jsonb(x) - 'updated_at')::text as r from ${table} x order by 1`,
-    )
-    out[table] = rows.map((r) => r.r)
-  }
-  const { rows } = await su.query<{ r: string }>(
-    `select concat_ws('|', tenant_id, kind, entity_id, campaign_id, day) as r from analytics_dirty_keys order by 1`,
-  )
-  out.analytics_dirty_keys = rows.map((r) => r.r)
-  return out
-}
 
 let main: Erasable
 let alphaTotals: Record<string, string>
@@ -445,7 +343,9 @@ describe('anonymize --tenant', () => {
     expect(await scalar(restored.su, 'select count(*) from erasure_ledger')).toBe('1')
     const again = await replay(context(restored.database))
     expect(again.details.erasures).toEqual([])
-    expect(again.lines).toContain('no tenant of the ledger has data here: nothing to replay')
+    expect(again.lines).toContain(
+      'no tenant, lead or mailbox of the ledger has data here: nothing to replay',
+    )
   })
 
   it('refuses to run without PM_ERASURE_KEY, and says so', async () => {

@@ -39,7 +39,8 @@ export const QUEUE_OF: Record<JobName, QueueName> = {
   'billing-calculate': 'aggregate',
 }
 
-// Job data holds ids and dates only, never personal data: Redis is not where erasure reaches.
+// Job data holds ids and dates only, never personal data; the ids are erased too: with REDIS_URL,
+// `maintenance anonymize` removes every job, key and event entry naming an erased tenant or subject.
 const id = (what: string) =>
   z
     .string({ error: `${what} must be a string` })

@@ -85,3 +85,74 @@ export async function erasePersonalData(db: AuditDb, input: ErasureInput): Promi
     systemEvents: Number(row.system_events),
   }
 }
+
+export interface SubjectErasureInput {
+  /** what is erased: one lead or one mailbox of a tenant (the tenant itself stays) */
+  subjectKind: 'lead' | 'mailbox'
+  /** the subject's new id (its keyed hash): the erasure entry's resource_id */
+  subjectPseudonym: string
+  /** the tenant the subject belongs to: only its entries (and entries of no tenant) are searched */
+  tenantId: string
+  /**
+   * The subject's identifiers as they may occur in the trail (ids, email address…): an entry or
+   * event whose personal values contain one of them as text is erased. Not empty.
+   */
+  needles: readonly string[]
+  /** the subject's ids → their pseudonyms: resource and admin ids equal to a key are mapped */
+  idMap?: Record<string, string> | Map<string, string> | undefined
+  /** who erases (recorded as the erasure entry's admin_id) */
+  actor: string
+  /** recorded in the erasure entry's metadata (request id, counts…): no personal data here */
+  details?: Record<string, unknown> | undefined
+}
+
+/**
+ * Erases one lead's or mailbox's personal data from the audit trail, inside the caller's
+ * transaction, through pm_audit_erase_subject() (migration 0011, executable by pm_writer only):
+ * the entries of the tenant about the subject (resource or admin id mapped by `idMap`, or a
+ * personal value containing one of `needles`) lose their old and new values, IP address, user
+ * agent, notes and metadata, and their mapped ids become pseudonyms; the tenant's other entries
+ * are kept as they are. Events naming the subject lose their personal fields too. The chain still
+ * verifies; one erasure entry is appended (action `audit.erase_personal`, resource_type the
+ * subject's kind, resource_id its pseudonym). A second run finds nothing and writes nothing.
+ */
+export async function eraseSubjectPersonalData(
+  db: AuditDb,
+  input: SubjectErasureInput,
+): Promise<ErasureResult> {
+  if (input.subjectKind !== 'lead' && input.subjectKind !== 'mailbox') {
+    throw new TypeError('subjectKind must be "lead" or "mailbox"')
+  }
+  const pseudonym = requireText(input.subjectPseudonym, 'subjectPseudonym')
+  const tenantId = requireText(input.tenantId, 'tenantId')
+  const actor = requireText(input.actor, 'actor')
+  const needles = [...input.needles].map((n, i) => requireText(n, `needles[${i}]`))
+  if (needles.length === 0) throw new TypeError('needles must name the subject')
+  const map: Record<string, string> = {}
+  const entries = input.idMap instanceof Map ? [...input.idMap] : Object.entries(input.idMap ?? {})
+  for (const [k, v] of entries) {
+    if (typeof v !== 'string') throw new TypeError('idMap maps ids to strings')
+    map[k] = v
+  }
+  const details = redactSecrets(input.details ?? {})
+  if (details === null || typeof details !== 'object' || Array.isArray(details)) {
+    throw new TypeError('details must be an object')
+  }
+  const { rows } = await sql<{
+    erasure_seq: string | null
+    audit_entries: string
+    audit_fields: string
+    system_events: string
+  }>`select erasure_seq::text, audit_entries::text, audit_fields::text, system_events::text
+       from pm_audit_erase_subject(${input.subjectKind}, ${pseudonym}, ${tenantId},
+                                   ${needles}::text[], ${JSON.stringify(map)}::jsonb, ${actor},
+                                   ${JSON.stringify(details)}::jsonb)`.execute(db)
+  const row = rows[0]
+  if (!row) throw new Error('pm_audit_erase_subject returned no row')
+  return {
+    erasureSeq: row.erasure_seq,
+    auditEntries: Number(row.audit_entries),
+    auditFields: Number(row.audit_fields),
+    systemEvents: Number(row.system_events),
+  }
+}

@@ -24,6 +24,8 @@ export {
   type ErasureInput,
   type ErasureResult,
   erasePersonalData,
+  eraseSubjectPersonalData,
+  type SubjectErasureInput,
 } from './erasure.js'
 export {
   type RecordedSystemEvent,
