@@ -209,7 +209,9 @@ for (const emails of sizes) {
     // (d′) 1,000 sends moved by a second: every table, billing included, recomputes
     await sql`update emails set sent_at = sent_at + interval '1 second', updated_at = now()
                where (tenant_id, id) in (select tenant_id, id from emails where sent_at is not null
-                                          order by md5(id::text || 'moved') limit 1000)`.execute(writer)
+                                          order by md5(id::text || 'moved') limit 1000)`.execute(
+      writer,
+    )
     const dMoved = await timed(() => drainUntilIdle(writer))
     log(`(d′) ${dMoved.ms.toFixed(0)} ms for ${dMoved.result} keys`)
 
