@@ -39,7 +39,8 @@ describe('wilsonInterval', () => {
     expect(wilsonInterval(5, 10)?.lower).toBeCloseTo(0.2366, 4)
     expect(wilsonInterval(5, 10)?.upper).toBeCloseTo(0.7634, 4)
     expect(wilsonInterval(0, 0)).toBeNull()
-    expect(() => wilsonInterval(3, 2)).toThrow('exceed')
+    // a count above its denominator (opens recorded on undelivered emails) has no interval
+    expect(wilsonInterval(3, 2)).toBeNull()
     expect(() => wilsonInterval(1.5, 2)).toThrow('whole counts')
   })
 
@@ -57,6 +58,10 @@ describe('wilsonInterval', () => {
     const { rows: none } = await sql<{ lower: number | null }>`
       select ${wilsonLowerSql(sql`0`, sql`0`)} as lower`.execute(database.connect().db)
     expect(none[0]?.lower).toBeNull()
+    // more successes than trials: NULL, not a square root of a negative number
+    const { rows: over } = await sql<{ lower: number | null }>`
+      select ${wilsonLowerSql(sql`3`, sql`2`)} as lower`.execute(database.connect().db)
+    expect(over[0]?.lower).toBeNull()
   })
 })
 
