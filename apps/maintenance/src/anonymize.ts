@@ -127,7 +127,8 @@ export async function runAnonymize(
 
 /**
  * After the commit (Redis is not part of the transaction): the worker's BullMQ jobs that hold an
- * erased identifier. Without REDIS_URL the report says that Redis was not scrubbed.
+ * erased identifier, and the API's keys that name one (its rate limiter's, per tenant). Without
+ * REDIS_URL the report says that Redis was not scrubbed.
  */
 async function scrubWorkerRedis(
   ctx: RunContext,
@@ -135,33 +136,39 @@ async function scrubWorkerRedis(
   report: CommandReport,
 ): Promise<Record<string, unknown>> {
   const prefix = ctx.env.queuePrefix
+  const apiPrefix = ctx.env.apiKeyPrefix
+  const scanned = `${prefix}:* and ${apiPrefix}*`
   if (identifiers.length === 0) return { scrubbed: false, reason: 'nothing erased' }
   if (!ctx.env.redisUrl) {
-    const warning = `warning: REDIS_URL is not set, so the worker's jobs in Redis (keys ${prefix}:*) were not scrubbed of the erased identifiers: set REDIS_URL and WORKER_QUEUE_PREFIX as the worker has them and run the same command again`
+    const warning = `warning: REDIS_URL is not set, so the worker's jobs and the API's rate-limit keys in Redis (keys ${scanned}) were not scrubbed of the erased identifiers: set REDIS_URL, WORKER_QUEUE_PREFIX and REDIS_KEY_PREFIX as the worker and the API have them and run the same command again`
     report.lines.push(warning)
-    ctx.logger.warn({ prefix }, 'REDIS_URL is not set: Redis not scrubbed after the erasure')
-    return { scrubbed: false, reason: 'REDIS_URL is not set', prefix }
+    ctx.logger.warn(
+      { prefix, apiPrefix },
+      'REDIS_URL is not set: Redis not scrubbed after the erasure',
+    )
+    return { scrubbed: false, reason: 'REDIS_URL is not set', prefix, apiPrefix }
   }
-  ctx.progress.update(`scrubbing Redis (${prefix}:*)`)
+  ctx.progress.update(`scrubbing Redis (${scanned})`)
   try {
     const scrub = await scrubRedis({
       url: ctx.env.redisUrl,
       prefix,
+      apiPrefix,
       identifiers,
       dryRun: ctx.dryRun,
     })
     report.lines.push(
-      `redis ${prefix}:*: ${scrub.keysScanned} key(s) scanned; ${ctx.dryRun ? 'would remove' : 'removed'} ${scrub.jobsRemoved} job(s), ${scrub.keysDeleted} key(s), ${scrub.valuesRemoved} value(s)`,
+      `redis ${scanned}: ${scrub.keysScanned} key(s) scanned; ${ctx.dryRun ? 'would remove' : 'removed'} ${scrub.jobsRemoved} job(s), ${scrub.keysDeleted} key(s), ${scrub.valuesRemoved} value(s)`,
     )
     if (scrub.activeJobs > 0) {
       report.problems.push(
         `${scrub.activeJobs} job(s) holding an erased identifier are running in the worker now and were left alone: run the same anonymize command again once they have finished`,
       )
     }
-    return { scrubbed: !ctx.dryRun, prefix, ...scrub }
+    return { scrubbed: !ctx.dryRun, prefix, apiPrefix, ...scrub }
   } catch (error) {
     report.problems.push((error as Error).message)
-    return { scrubbed: false, prefix, error: (error as Error).message }
+    return { scrubbed: false, prefix, apiPrefix, error: (error as Error).message }
   }
 }
 

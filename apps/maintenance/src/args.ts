@@ -63,8 +63,9 @@ commands
   anonymize --tenant <id> --lead <id>     erase one lead of the tenant (its id, email, …), not the tenant
   anonymize --tenant <id> --mailbox <id>  erase one mailbox (email_accounts id) of the tenant, not the tenant
   anonymize --replay                      apply the erasure ledger again (after restoring a backup)
-                                          (any anonymize: with REDIS_URL, the worker's jobs in
-                                          Redis are scrubbed of the erased ids too)
+                                          (any anonymize: with REDIS_URL, the worker's jobs and
+                                          the API's rate-limit keys in Redis are scrubbed of
+                                          the erased ids too)
   verify [--sample 5 | --all] [--anchor <file>] [--export-head <file>]
                                           recompute analytics for a sample of tenants and report
                                           drift; verify the audit chain (against the heads kept in

@@ -12,6 +12,11 @@ export interface MaintenanceEnv {
   redisUrl: string | undefined
   /** the worker's BullMQ key prefix (WORKER_QUEUE_PREFIX of apps/worker) */
   queuePrefix: string
+  /**
+   * the API's Redis key prefix (REDIS_KEY_PREFIX of apps/api): its rate limiter's keys name the
+   * tenant, so `anonymize` scrubs the keys under it too (in the Redis of `redisUrl`)
+   */
+  apiKeyPrefix: string
   statementTimeoutMs: number
   lockTimeoutMs: number
   /** who the audit trail names for runs that do not pass --actor */
@@ -63,6 +68,8 @@ export function readEnv(source: Record<string, string | undefined> = process.env
       "WORKER_QUEUE_PREFIX must be the worker's queue prefix, with one {hash tag} (e.g. {pm})",
     )
   }
+  // the API's default: an API run without REDIS_KEY_PREFIX writes its keys under it
+  const apiKeyPrefix = get('REDIS_KEY_PREFIX') ?? 'penguinmails:api:'
   const logLevel = get('LOG_LEVEL') ?? 'info'
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`)
@@ -73,6 +80,7 @@ export function readEnv(source: Record<string, string | undefined> = process.env
     erasureKey,
     redisUrl,
     queuePrefix,
+    apiKeyPrefix,
     // archiving or analyzing a large month takes minutes; an unbounded statement is never right
     statementTimeoutMs: integer('PM_MAINTENANCE_STATEMENT_TIMEOUT_MS', 100, 86_400_000, 1_800_000),
     // DDL on a hot table queues every reader behind it: give up quickly and retry instead

@@ -2,11 +2,11 @@ import { Redis } from 'ioredis'
 import { MaintenanceError } from './report.js'
 
 /**
- * What an erasure removed from the worker's Redis (BullMQ keys under its queue prefix). Counts
- * only: the identifiers themselves are never reported.
+ * What an erasure removed from Redis (the worker's BullMQ keys under its queue prefix, the API's
+ * keys under its prefix). Counts only: the identifiers themselves are never reported.
  */
 export interface RedisScrubResult {
-  /** keys under the prefix looked at */
+  /** keys under the prefixes looked at */
   keysScanned: number
   /** jobs (hash, logs, lock, and their id in the queue's lists and sorted sets) removed */
   jobsRemoved: number
@@ -39,9 +39,20 @@ export function identifierMatcher(identifiers: readonly string[]): (text: string
   return (text) => patterns.some((p) => p.test(text))
 }
 
-/** A SCAN pattern matching exactly the keys that start with `prefix:` (glob characters escaped). */
+/** A SCAN pattern matching exactly the keys that start with `prefix` (glob characters escaped). */
 function keyPattern(prefix: string): string {
-  return `${prefix.replace(/[*?[\]\\]/g, '\\$&')}:*`
+  return `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`
+}
+
+async function scanKeys(redis: Redis, prefix: string): Promise<string[]> {
+  const keys: string[] = []
+  let cursor = '0'
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', keyPattern(prefix), 'COUNT', 1000)
+    cursor = next
+    keys.push(...batch)
+  } while (cursor !== '0')
+  return keys
 }
 
 const JOB_LISTS = ['wait', 'paused', 'active']
@@ -59,12 +70,16 @@ const JOB_SETS = ['completed', 'failed', 'delayed', 'prioritized', 'waiting-chil
  *  - a hash, list, set, sorted set or stream: the fields, elements, members or entries holding one
  *    are removed, the rest of the key stays.
  * A job a worker is running (in the `active` list) is left alone and counted in `activeJobs`: its
- * worker would recreate it on completion. Redis is not part of the erasure's transaction; this runs
- * after the commit, and a second `anonymize` run scrubs again.
+ * worker would recreate it on completion. With `apiPrefix`, the API's keys (`<apiPrefix>*`: its rate
+ * limiter's counters, named `ratelimit:tenant:<tenant id>:<window>`) are scanned too and treated
+ * as any other non-job key. Redis is not part of the erasure's transaction; this runs after the
+ * commit, and a second `anonymize` run scrubs again.
  */
 export async function scrubRedis(options: {
   url: string
   prefix: string
+  /** the API's key prefix (REDIS_KEY_PREFIX of apps/api): its keys are scrubbed too */
+  apiPrefix?: string
   identifiers: readonly string[]
   dryRun: boolean
 }): Promise<RedisScrubResult> {
@@ -96,19 +111,12 @@ export async function scrubRedis(options: {
   }
   try {
     const base = `${options.prefix}:`
-    const keys: string[] = []
-    let cursor = '0'
-    do {
-      const [next, batch] = await redis.scan(
-        cursor,
-        'MATCH',
-        keyPattern(options.prefix),
-        'COUNT',
-        1000,
-      )
-      cursor = next
-      keys.push(...batch)
-    } while (cursor !== '0')
+    const keys = await scanKeys(redis, base)
+    // the API's keys (its rate limiter's, `<apiPrefix>ratelimit:tenant:<tenant id>:<window>`):
+    // plain keys, never jobs; one that is also under the worker's prefix was scanned above
+    if (options.apiPrefix !== undefined) {
+      keys.push(...(await scanKeys(redis, options.apiPrefix)).filter((k) => !k.startsWith(base)))
+    }
     result.keysScanned = keys.length
     for (const key of keys) {
       const type = await redis.type(key)

@@ -1,5 +1,7 @@
-import { randomBytes } from 'node:crypto'
+import { createHmac, randomBytes } from 'node:crypto'
 import { recomputeAll } from '@penguinmails/aggregator'
+import { createApp, createContext, readEnv as readApiEnv } from '@penguinmails/api'
+import { ROLES } from '@penguinmails/schema'
 import { createTestDatabase, type TestDatabase } from '@penguinmails/schema/testing'
 import { type Job, Queue, Worker } from 'bullmq'
 import { Redis } from 'ioredis'
@@ -17,12 +19,17 @@ import { onOneConnection, writerContext } from './support/writer-context.js'
 // G1's Redis half: the worker keeps BullMQ jobs in Redis (completed and failed ones for inspection,
 // waiting and delayed ones, their logs, deduplication keys and the queues' event streams), with
 // tenant and campaign ids in them. After an erasure, no key name or value under the worker's
-// prefix holds an erased identifier; the other tenant's jobs are untouched.
+// prefix holds an erased identifier; the other tenant's jobs are untouched. The API's rate limiter
+// counts each tenant's requests in Redis too, under its own prefix (REDIS_KEY_PREFIX), in keys
+// named after the tenant: those are scrubbed as well.
 
 const REDIS_URL = 'redis://127.0.0.1:6379'
 // a prefix of this test's own on the shared Redis, with a hash tag like the worker's default
 const PREFIX = `{pm-test-erasure-${randomBytes(4).toString('hex')}}`
 const TODAY = utcDay(new Date())
+// the API's key prefix (REDIS_KEY_PREFIX of apps/api), of this test's own
+const API_PREFIX = `pm-test-erasure-api-${randomBytes(4).toString('hex')}:`
+const JWT_SECRET = 'test-secret-of-at-least-thirty-two-characters'
 // the worker's queue names and deduplication ids (apps/worker/src/queues.ts)
 const QUEUES = ['drain', 'aggregate'] as const
 const KEPT = { removeOnComplete: { count: 1_000 }, removeOnFail: { count: 5_000 } }
@@ -41,21 +48,25 @@ const LEAD_JOB_DEDUP = `daily:tenant-alpha-xyz:${addDays(TODAY, -2)}`
 
 function context(options: { redis: boolean }): MaintenanceContext {
   const ctx = writerContext(database, {
-    env: options.redis ? { REDIS_URL, WORKER_QUEUE_PREFIX: PREFIX } : {},
+    env: options.redis
+      ? { REDIS_URL, WORKER_QUEUE_PREFIX: PREFIX, REDIS_KEY_PREFIX: API_PREFIX }
+      : {},
   })
   contexts.push(ctx)
   return ctx
 }
 
-/** Every key under the prefix (SCAN) with its whole value as text, whatever its type. */
+/** Every key under the worker's and the API's prefix (SCAN), with its whole value as text. */
 async function everyValue(): Promise<Map<string, string>> {
   const keys: string[] = []
-  let cursor = '0'
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${PREFIX}:*`, 'COUNT', 1000)
-    cursor = next
-    keys.push(...batch)
-  } while (cursor !== '0')
+  for (const pattern of [`${PREFIX}:*`, `${API_PREFIX}*`]) {
+    let cursor = '0'
+    do {
+      const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+      cursor = next
+      keys.push(...batch)
+    } while (cursor !== '0')
+  }
   const out = new Map<string, string>()
   for (const key of keys.sort()) {
     const type = await redis.type(key)
@@ -139,6 +150,26 @@ async function runJobs(expected: number): Promise<void> {
   expect(await settled()).toBe(expected)
 }
 
+/** An HS256 bearer token as the API accepts it (sub, tenant_id, role, exp). */
+function token(tenantId: string): string {
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url')
+  const unsigned = `${part({ alg: 'HS256', typ: 'JWT' })}.${part({
+    sub: `user-of-${tenantId}`,
+    tenant_id: tenantId,
+    role: 'member',
+    exp: Math.floor(Date.now() / 1000) + 3600,
+  })}`
+  return `${unsigned}.${createHmac('sha256', JWT_SECRET).update(unsigned).digest('base64url')}`
+}
+
+/** The API's keys (its rate limiter's counters), name → value. */
+async function apiKeys(): Promise<Record<string, string | null>> {
+  const out: Record<string, string | null> = {}
+  for (const key of (await everyValue()).keys())
+    if (key.startsWith(API_PREFIX)) out[key] = await redis.get(key)
+  return out
+}
+
 const anonymize = (
   ctx: MaintenanceContext,
   args: { tenantId: string; leadId?: string },
@@ -195,12 +226,43 @@ beforeAll(async () => {
   )
   expect(await redis.exists(`${PREFIX}:aggregate:de:${LEAD_JOB_DEDUP}`)).toBe(1)
   expect(await redisHits([LEAD_EMAIL])).not.toEqual([])
+  // requests to the API, as deployed with REDIS_URL: its rate limiter counts them per tenant in
+  // Redis (an hour's window: the keys outlive the test)
+  const api = createContext(
+    readApiEnv({
+      DATABASE_URL: database.url(ROLES.admin),
+      JWT_SECRET,
+      REDIS_URL,
+      REDIS_KEY_PREFIX: API_PREFIX,
+      RATE_LIMIT_WINDOW_SECONDS: '3600',
+      LOG_LEVEL: 'silent',
+    }),
+  )
+  try {
+    const app = createApp(api)
+    for (const [t, n] of [
+      [alpha.id, 3],
+      [beta.id, 2],
+    ] as const) {
+      for (let i = 0; i < n; i++) {
+        const response = await app.request(`/v1/usage?from=${addDays(TODAY, -20)}&to=${TODAY}`, {
+          headers: { authorization: `Bearer ${token(t)}` },
+        })
+        expect(response.status, await response.text()).toBe(200)
+        expect(response.headers.get('ratelimit-remaining')).toBe(String(600 - 1 - i))
+      }
+    }
+  } finally {
+    await api.close()
+  }
   leadRun = await anonymize(context({ redis: true }), { tenantId: alpha.id, leadId: LEAD })
 }, 120_000)
 
 afterAll(async () => {
   for (const q of Object.values(queues)) await q.obliterate({ force: true }).catch(() => undefined)
   for (const q of Object.values(queues)) await q.close()
+  const counters = redis ? Object.keys(await apiKeys()) : []
+  if (counters.length > 0) await redis.del(...counters)
   redis?.disconnect()
   for (const ctx of contexts) await ctx.close()
   await su?.end()
@@ -230,11 +292,24 @@ describe('anonymize with REDIS_URL: the worker’s jobs in Redis', () => {
     // the waiting job's deduplication key went with it: the same job can be asked for again
     expect(await redis.exists(`${PREFIX}:aggregate:de:${LEAD_JOB_DEDUP}`)).toBe(0)
     expect(leadRun.lines.join('\n')).toMatch(
-      /redis \{pm-test-erasure-[0-9a-f]+\}:\*: \d+ key\(s\) scanned; removed 2 job/,
+      /redis \{pm-test-erasure-[0-9a-f]+\}:\* and pm-test-erasure-api-[0-9a-f]+:\*: \d+ key\(s\) scanned; removed 2 job/,
     )
     expect(await redisHits([LEAD, LEAD_EMAIL])).toEqual([])
     expect(await jobsOf(alpha.id)).toHaveLength(5)
     expect(JSON.stringify(leadRun)).not.toContain(LEAD_EMAIL)
+    // the API's counters name tenants only (no lead): the tenant's counter stays
+    expect(Object.values(await apiKeys()).sort()).toEqual(['2', '3'])
+  })
+
+  it('the API’s rate limiter keeps one counter per tenant, named after the tenant id and nothing else', async () => {
+    const counters = Object.entries(await apiKeys()).map(([key, count]) => {
+      const [kind, tenant, slot, ...rest] = key.slice(`${API_PREFIX}ratelimit:`.length).split(':')
+      return { kind, tenant, slot: /^\d+$/.test(slot ?? '') ? 'a number' : slot, rest, count }
+    })
+    expect(counters.sort((a, b) => String(a.tenant).localeCompare(String(b.tenant)))).toEqual([
+      { kind: 'tenant', tenant: alpha.id, slot: 'a number', rest: [], count: '3' },
+      { kind: 'tenant', tenant: beta.id, slot: 'a number', rest: [], count: '2' },
+    ])
   })
 
   it('G1 for a tenant: no key name or value under the prefix holds any identifier of the tenant; the other tenant’s jobs are untouched', async () => {
@@ -257,6 +332,10 @@ describe('anonymize with REDIS_URL: the worker’s jobs in Redis', () => {
     )
     expect(await redisHits(identifiers)).toEqual([])
     expect(await jobsOf(alpha.id)).toEqual([])
+    // the API's counter of the tenant is gone; the other tenant's counts on
+    const counters = await apiKeys()
+    expect(Object.values(counters)).toEqual(['2'])
+    expect(Object.keys(counters)[0]).toContain(`ratelimit:tenant:${beta.id}:`)
     // the other tenant: every job as it was, its deduplication keys still there
     expect(await jobsOf(beta.id)).toEqual(betaJobs)
     expect((await redisHits([beta.id])).filter((k) => k.includes(':de:'))).toHaveLength(2)

@@ -9,6 +9,13 @@ import type { CommandReport } from '../src/report.js'
 import { SUBJECT_PLANS } from '../src/subject-plan.js'
 import { runVerify, type TenantDrift } from '../src/verify.js'
 import {
+  comparableState,
+  describeKills,
+  erasureState,
+  G4_RUNS,
+  killInsideErasure,
+} from './support/erasure-crash.js'
+import {
   DAILY,
   dump,
   type Erasable,
@@ -27,8 +34,11 @@ const pseudonyms = createPseudonymizer(ERASURE_KEY)
 const opened: Erasable[] = []
 const contexts: MaintenanceContext[] = []
 
-function context(database: TestDatabase, env?: Record<string, string>): MaintenanceContext {
-  const ctx = writerContext(database, { now: NOW, ...(env ? { env } : {}) })
+function context(
+  database: TestDatabase,
+  options: { env?: Record<string, string>; applicationName?: string } = {},
+): MaintenanceContext {
+  const ctx = writerContext(database, { now: NOW, ...options })
   contexts.push(ctx)
   return ctx
 }
@@ -96,16 +106,29 @@ let before: Record<string, string[]>
 let alphaTotals: Record<string, string>
 let leadRun: CommandReport
 let mailboxRun: CommandReport
+/** every row, ledger and audit entry before the clean runs, after the lead's, after the mailbox's */
+let beforeClean: Record<string, string[]>
+let afterLead: Record<string, string[]>
+let afterBoth: Record<string, string[]>
+/** how long each clean erasure took: G4's kills are aimed inside that span */
+const cleanRunMs = { lead: 0, mailbox: 0 }
 
 beforeAll(async () => {
   main = await subjectDatabase('maint_erasure_subject')
   before = await dump(main.su)
   alphaTotals = await totals(main.su, main.alpha.id)
+  beforeClean = await comparableState(main.su)
+  let started = Date.now()
   leadRun = await erase(context(main.database), { tenantId: main.alpha.id, leadId: LEAD })
+  cleanRunMs.lead = Date.now() - started
+  afterLead = await comparableState(main.su)
+  started = Date.now()
   mailboxRun = await erase(context(main.database), {
     tenantId: main.alpha.id,
     mailboxId: MAILBOX,
   })
+  cleanRunMs.mailbox = Date.now() - started
+  afterBoth = await comparableState(main.su)
 })
 
 afterAll(async () => {
@@ -429,5 +452,56 @@ describe('anonymize --tenant T --lead / --mailbox', () => {
     expect(again.lines).toContain(
       'no tenant, lead or mailbox of the ledger has data here: nothing to replay',
     )
+  })
+})
+
+describe(`G4: anonymize --lead / --mailbox killed at ${G4_RUNS} random points of its transaction`, () => {
+  // a copy of the fixture identical to the clean runs' database before them: the lead is erased
+  // on it as it was there, then the mailbox, each through its kills and a rerun
+  let crashed: Erasable
+  let beforeRuns: Record<string, string[]>
+
+  beforeAll(async () => {
+    crashed = await subjectDatabase('maint_erasure_subject_crash')
+    beforeRuns = await comparableState(crashed.su)
+  })
+
+  const g4 = async (kind: 'lead' | 'mailbox', cleanRun: Record<string, string[]>) => {
+    const subject = {
+      tenantId: crashed.alpha.id,
+      ...(kind === 'lead' ? { leadId: LEAD } : { mailboxId: MAILBOX }),
+    }
+    const kills = await killInsideErasure({
+      erasable: crashed,
+      runs: G4_RUNS,
+      cleanRunMs: cleanRunMs[kind],
+      label: kind,
+      erase: (name) => erase(context(crashed.database, { applicationName: name }), subject),
+    })
+    console.info(describeKills(kind, kills, G4_RUNS, cleanRunMs[kind]))
+    expect(kills.killed).toBe(G4_RUNS)
+    const rerun = await erase(context(crashed.database), subject)
+    expect(rerun.details.erasures).toEqual([expect.objectContaining({ changed: true })])
+    expect(await comparableState(crashed.su)).toEqual(cleanRun)
+    // a second run changes nothing: no row, no ledger row, no audit entry
+    const settled = await erasureState(crashed.su)
+    const second = await erase(context(crashed.database), subject)
+    expect(second.details.erasures).toEqual([
+      expect.objectContaining({ changed: false, rowsChanged: {} }),
+    ])
+    expect(await erasureState(crashed.su)).toEqual(settled)
+  }
+
+  it('lead: each kill leaves nothing behind (its rows intact, no ledger row, no audit entry); the rerun ends as the clean run did; a second run changes nothing', async () => {
+    // the copy is what the clean runs started from, ledger and audit trail included
+    expect(beforeRuns).toEqual(beforeClean)
+    await g4('lead', afterLead)
+  })
+
+  it('mailbox: the same, on the copy whose lead was erased through kills', async () => {
+    expect(await comparableState(crashed.su), 'the lead test ran first and passed').toEqual(
+      afterLead,
+    )
+    await g4('mailbox', afterBoth)
   })
 })

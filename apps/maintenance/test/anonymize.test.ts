@@ -9,6 +9,7 @@ import type { MaintenanceContext } from '../src/context.js'
 import { ALL_TABLES } from '../src/erasure-plan.js'
 import { createPseudonymizer } from '../src/pseudonyms.js'
 import { runVerify, type TenantDrift } from '../src/verify.js'
+import { describeKills, G4_RUNS, killInsideErasure } from './support/erasure-crash.js'
 import {
   DAILY,
   dump,
@@ -19,7 +20,7 @@ import {
   totals,
 } from './support/erasure-fixture.js'
 import { scanForValues } from './support/personal-data-scan.js'
-import { scalar, superuser } from './support/superuser.js'
+import { scalar } from './support/superuser.js'
 import { ERASURE_KEY, onOneConnection, writerContext } from './support/writer-context.js'
 
 const pseudonyms = createPseudonymizer(ERASURE_KEY)
@@ -49,8 +50,6 @@ let betaBefore: Record<string, string[]>
 let firstRun: Awaited<ReturnType<typeof anonymize>>
 /** how long the clean erasure took: kills are aimed inside that span */
 let cleanRunMs = 0
-/** the spec's figure (reliability-tests.md G4) */
-const G4_RUNS = 20
 
 beforeAll(async () => {
   main = await erasableDatabase('maint_erasure')
@@ -245,55 +244,15 @@ describe('anonymize --tenant', () => {
 
   it(`G4: killed at ${G4_RUNS} random points of its transaction, each leaves nothing behind; the rerun ends as a clean run does; a second run changes nothing`, async () => {
     const crashed = await erasableDatabase('maint_erasure_crash')
-    const untouched = await dump(crashed.su)
-    const auditEntries = await scalar(crashed.su, 'select count(*) from admin_audit_log')
-    let killed = 0
-    const killedAfterMs: number[] = []
-    // the erasure's writes to the ledger come near the end of its transaction: a SHARE lock held
-    // by the test lets it read the ledger and do all its other work, then makes it wait there, so a
-    // kill at any moment lands inside the transaction however fast the machine runs it
-    const ledgerHolder = await superuser(crashed.database)
-    for (let run = 1; run <= G4_RUNS; run++) {
-      const name = `g4-eraser-${run}`
-      await ledgerHolder.query('begin')
-      await ledgerHolder.query('lock table erasure_ledger in share mode')
-      const running = anonymize(context(crashed.database, name), crashed.alpha.id).then(
-        () => 'finished',
-        (error: Error) => error.message,
-      )
-      // aim inside the erasure's transaction: from its start to 60 % of a clean run's time
-      let inTransaction = false
-      for (let i = 0; i < 500 && !inTransaction; i++) {
-        inTransaction =
-          (await scalar(
-            crashed.su,
-            `select count(*) from pg_stat_activity where application_name = $1 and xact_start is not null`,
-            [name],
-          )) !== '0'
-        if (!inTransaction) await new Promise((resolve) => setTimeout(resolve, 10))
-      }
-      expect(inTransaction, `run ${run}: the erasure's transaction began`).toBe(true)
-      const after = Math.round(Math.random() * cleanRunMs * 0.6)
-      await new Promise((resolve) => setTimeout(resolve, after))
-      await crashed.su.query(
-        `select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1`,
-        [name],
-      )
-      const outcome = await running
-      await ledgerHolder.query('rollback')
-      if (outcome === 'finished') break
-      killed++
-      killedAfterMs.push(after)
-      // a killed erasure left nothing behind: every row as before, no ledger row, no audit entry
-      expect(await dump(crashed.su), `run ${run}`).toEqual(untouched)
-      expect(await scalar(crashed.su, 'select count(*) from erasure_ledger')).toBe('0')
-      expect(await scalar(crashed.su, 'select count(*) from admin_audit_log')).toBe(auditEntries)
-    }
-    await ledgerHolder.end()
-    console.info(
-      `G4: killed ${killed}/${G4_RUNS} times inside the erasure's transaction (${killedAfterMs.length ? `${Math.min(...killedAfterMs)}–${Math.max(...killedAfterMs)} ms` : 'never'} after it began; a clean run takes ${cleanRunMs} ms), each time leaving the database as it was; then rerun`,
-    )
-    expect(killed).toBe(G4_RUNS)
+    const kills = await killInsideErasure({
+      erasable: crashed,
+      runs: G4_RUNS,
+      cleanRunMs,
+      label: 'tenant',
+      erase: (name) => anonymize(context(crashed.database, name), crashed.alpha.id),
+    })
+    console.info(describeKills('tenant', kills, G4_RUNS, cleanRunMs))
+    expect(kills.killed).toBe(G4_RUNS)
     await anonymize(context(crashed.database), crashed.alpha.id)
     const clean = await dump(main.su)
     expect(await dump(crashed.su)).toEqual(clean)
