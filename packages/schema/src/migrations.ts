@@ -22,6 +22,7 @@ export const MIGRATIONS = [
   '0006_audit_trail',
   '0007_maintenance',
   '0008_bi_indexes',
+  '0010_tenant_data_versions',
 ] as const
 
 export type MigrationName = (typeof MIGRATIONS)[number]
