@@ -78,9 +78,9 @@ describe('row level security on embedded PGlite', () => {
       TENANT_A,
       async (trx) =>
         (
-          await sql<{ timeout: string }>`select current_setting('statement_timeout') as timeout`.execute(
-            trx,
-          )
+          await sql<{
+            timeout: string
+          }>`select current_setting('statement_timeout') as timeout`.execute(trx)
         ).rows[0],
       { settings: { statement_timeout: '1234' } },
     )

@@ -72,9 +72,7 @@ describe('tenant data versions (migration 0010)', () => {
       ])
       const row = rows[0] as Record<string, unknown>
       expect(
-        await bumpsOf(() =>
-          writer.query(`delete from ${table} where tenant_id = $1`, [TENANT_B]),
-        ),
+        await bumpsOf(() => writer.query(`delete from ${table} where tenant_id = $1`, [TENANT_B])),
       ).toEqual({ [TENANT_A]: 0, [TENANT_B]: 1 })
       const columns = Object.keys(row)
       expect(

@@ -131,7 +131,8 @@ describe('withTenant on PostgreSQL', () => {
       // no tenant filter on emails: row level security alone limits the rows
       const expected = tenant === odd ? [null] : [tenant, tenant]
       expect(rows.map((r) => r.tenant_id)).toEqual(expected)
-      for (const r of rows) expect(r).toMatchObject({ u: ROLES.reader, t: tenant, timeout: '2500ms' })
+      for (const r of rows)
+        expect(r).toMatchObject({ u: ROLES.reader, t: tenant, timeout: '2500ms' })
     }
     const after = await Promise.all(
       Array.from({ length: 5 }, () =>
