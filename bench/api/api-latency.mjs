@@ -66,7 +66,11 @@ async function cacheLookups(url) {
   if (!url) return { hit: 0, miss: 0 }
   const text = await (await fetch(`${url}/metrics`)).text()
   const sum = (result) =>
-    [...text.matchAll(new RegExp(`^api_result_cache_lookups_total\\{[^}]*result="${result}"\\} (\\d+)$`, 'gm'))]
+    [
+      ...text.matchAll(
+        new RegExp(`^api_result_cache_lookups_total\\{[^}]*result="${result}"\\} (\\d+)$`, 'gm'),
+      ),
+    ]
       .map((m) => Number(m[1]))
       .reduce((a, b) => a + b, 0)
   return { hit: sum('hit'), miss: sum('miss') }
@@ -93,7 +97,9 @@ async function measure(name, url, paths, tokens) {
   if (tokens && !values.cold) {
     const started = Date.now()
     await warmUp(url, paths, tokens)
-    log(`${name}: warm-up of ${tokens.length * paths.length} requests in ${Date.now() - started} ms`)
+    log(
+      `${name}: warm-up of ${tokens.length * paths.length} requests in ${Date.now() - started} ms`,
+    )
   }
   const before = await cacheLookups(tokens ? url : null)
   const result = await run(url, paths, tokens)
