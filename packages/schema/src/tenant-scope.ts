@@ -49,12 +49,15 @@ export async function withTenant<DB, T>(
 }
 
 /**
- * Runs one read-only statement as withTenant would (its own transaction, the role, the tenant and
- * `settings` local to it, row level security applying) and returns its rows, in ONE round trip on
- * PostgreSQL: BEGIN, the settings, the statement and COMMIT go as one simple-protocol batch, the
- * tenant and the settings inlined as escaped literals. `text` names the tenant as `$1`. On PGlite
- * (no pg pool) it runs through withTenant. For the cheapest reads on the hottest path (the read
- * API's freshness and data version); anything else should use withTenant.
+ * Runs one read-only statement as withTenant would (in a transaction of its own, with the role, the
+ * tenant and `settings` local to it, row level security applying) and returns its rows, in ONE
+ * round trip on PostgreSQL: the settings and the statement go as one simple-protocol message, which
+ * PostgreSQL runs as one implicit transaction (settings made with set_config(…, true) end with it,
+ * as at a COMMIT); the tenant and the settings are inlined as escaped literals, and the
+ * transaction is read only. `text` names the tenant as `$1` (and takes no other parameter). A
+ * single statement reads one snapshot, so `isolation` does not apply. On PGlite (no pg pool) it
+ * runs through withTenant. For the cheapest reads on the hottest path (the read API's freshness
+ * and data version); anything else should use withTenant.
  */
 export async function queryAsTenant<Row>(
   database: Pick<Database, 'db' | 'pool'>,
@@ -76,15 +79,11 @@ export async function queryAsTenant<Row>(
     role: options.role ?? ROLES.reader,
     [TENANT_SETTING]: tenantId,
     ...options.settings,
+    transaction_read_only: 'on',
   }).map(([name, value]) => `set_config(${literal(name)}, ${literal(value)}, true)`)
-  const batch = [
-    `start transaction isolation level ${options.isolation ?? 'read committed'} read only`,
-    `select ${settings.join(', ')}`,
-    text.replaceAll('$1', literal(tenantId)),
-    'commit',
-  ].join(';\n')
-  // an error skips the rest of the batch and leaves the transaction open: pool.query then
-  // discards the connection rather than return it to the pool
+  // no BEGIN/COMMIT: the message is one implicit transaction (half the statements to run). An
+  // error rolls it back and pool.query discards the connection.
+  const batch = `select ${settings.join(', ')};\n${text.replaceAll('$1', literal(tenantId))}`
   const results = (await pool.query(batch)) as unknown as pg.QueryResult[]
-  return (results[2]?.rows ?? []) as Row[]
+  return (results[1]?.rows ?? []) as Row[]
 }

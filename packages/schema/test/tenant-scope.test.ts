@@ -142,6 +142,24 @@ describe('withTenant on PostgreSQL', () => {
       ),
     )
     for (const r of after) expect(r.rows[0]).toEqual({ u: ROLES.admin, t: null })
+    // the settings ended with the message's implicit transaction, on every pooled connection
+    const settingsAfter = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        sql<{ timeout: string; ro: string }>`
+          select current_setting('statement_timeout') as timeout,
+                 current_setting('transaction_read_only') as ro
+            from pg_sleep(0.01)`.execute(connection.db),
+      ),
+    )
+    for (const r of settingsAfter) expect(r.rows[0]).toEqual({ timeout: '0', ro: 'off' })
+    // read only: a write in the statement is refused
+    await expect(
+      queryAsTenant(
+        connection,
+        TENANT_A,
+        `update billing_analytics set emails_sent = emails_sent where tenant_id = $1 returning 1`,
+      ),
+    ).rejects.toThrow(/read-only transaction/)
     // a failing statement: the connection is discarded, not returned mid-transaction
     await expect(
       queryAsTenant(connection, TENANT_A, 'select 1 / 0 where $1 is not null'),
