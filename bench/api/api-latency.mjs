@@ -1,9 +1,10 @@
 // API benchmark (issue #3): node bench/api/api-latency.mjs [--emails 10000000] [--tenants 300]
-//   [--seconds 30] [--connections 50]
+//   [--campaigns N] [--seconds 30] [--connections 50] [--cache-bytes N] [--cold]
 // Generates the source data, aggregates it, starts the built API (apps/api/dist) as pm_admin and a
 // Hono hello-world, each in its own process, and measures with autocannon, in the same run:
 // the hello-world, the campaign performance endpoint over the last 30 days of data, and the usage
-// endpoint, each request with the token of a random tenant. Needs `pnpm build` and PostgreSQL
+// endpoint, each request with the token of a random tenant and, for campaign performance, one of
+// its three rankings. Needs `pnpm build` and PostgreSQL
 // (PM_TEST_DATABASE_URL, a superuser URL). Prints JSON lines and a Markdown table for BENCHMARKS.md.
 import { spawn } from 'node:child_process'
 import { randomInt } from 'node:crypto'
@@ -21,8 +22,14 @@ const { values } = parseArgs({
   options: {
     emails: { type: 'string', default: '10000000' },
     tenants: { type: 'string', default: '300' },
+    // the data generator's campaign count (default: scaled to --emails)
+    campaigns: { type: 'string' },
     seconds: { type: 'string', default: '30' },
     connections: { type: 'string', default: '50' },
+    // the API's API_RESULT_CACHE_BYTES (default: the API's own); 0 measures without the cache
+    'cache-bytes': { type: 'string' },
+    // measure from a cold result cache: skip the warm-up that requests every (tenant, path) once
+    cold: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
   },
 })
@@ -54,7 +61,61 @@ function startProcess(args, env, portPattern) {
   })
 }
 
-function measure(name, url, paths, tokens) {
+/** The API's result cache lookups so far (hits, misses), from its /metrics. */
+async function cacheLookups(url) {
+  if (!url) return { hit: 0, miss: 0 }
+  const text = await (await fetch(`${url}/metrics`)).text()
+  const sum = (result) =>
+    [
+      ...text.matchAll(
+        new RegExp(`^api_result_cache_lookups_total\\{[^}]*result="${result}"\\} (\\d+)$`, 'gm'),
+      ),
+    ]
+      .map((m) => Number(m[1]))
+      .reduce((a, b) => a + b, 0)
+  return { hit: sum('hit'), miss: sum('miss') }
+}
+
+/**
+ * Requests every (tenant, path) once, 10 at a time, so that the measurement sees the steady state of
+ * a read-mostly API (entries cached) rather than the first minute after a deploy; --cold skips it.
+ */
+async function warmUp(url, paths, tokens) {
+  const jobs = tokens.flatMap((token) => paths.map((path) => ({ token, path })))
+  const worker = async () => {
+    for (let job = jobs.pop(); job; job = jobs.pop()) {
+      const response = await fetch(`${url}${job.path}`, {
+        headers: { authorization: `Bearer ${job.token}` },
+      })
+      await response.arrayBuffer()
+    }
+  }
+  await Promise.all(Array.from({ length: 10 }, worker))
+}
+
+async function measure(name, url, paths, tokens) {
+  if (tokens && !values.cold) {
+    const started = Date.now()
+    await warmUp(url, paths, tokens)
+    log(
+      `${name}: warm-up of ${tokens.length * paths.length} requests in ${Date.now() - started} ms`,
+    )
+  }
+  const before = await cacheLookups(tokens ? url : null)
+  const result = await run(url, paths, tokens)
+  const after = await cacheLookups(tokens ? url : null)
+  const hits = after.hit - before.hit
+  const lookups = hits + after.miss - before.miss
+  const measured = {
+    name,
+    ...result,
+    cache_hit_share: tokens ? (lookups > 0 ? Number((hits / lookups).toFixed(4)) : 0) : null,
+  }
+  console.log(JSON.stringify(measured))
+  return measured
+}
+
+function run(url, paths, tokens) {
   return new Promise((resolve, reject) => {
     autocannon(
       {
@@ -75,8 +136,7 @@ function measure(name, url, paths, tokens) {
       },
       (error, r) => {
         if (error) return reject(error)
-        const result = {
-          name,
+        resolve({
           rps: Math.round(r.requests.average),
           p50_ms: r.latency.p50,
           p99_ms: r.latency.p99,
@@ -84,9 +144,7 @@ function measure(name, url, paths, tokens) {
           non2xx: r.non2xx,
           errors: r.errors,
           timeouts: r.timeouts,
-        }
-        console.log(JSON.stringify(result))
-        resolve(result)
+        })
       },
     )
   })
@@ -102,6 +160,7 @@ try {
     seed: 42,
     emails,
     tenants: Number(values.tenants),
+    ...(values.campaigns ? { campaigns: Number(values.campaigns) } : {}),
     end: '2024-06-30',
   })
   log('aggregating')
@@ -139,6 +198,9 @@ try {
       PORT: '0',
       LOG_LEVEL: 'info',
       DATABASE_POOL_SIZE: '10',
+      ...(values['cache-bytes'] !== undefined
+        ? { API_RESULT_CACHE_BYTES: values['cache-bytes'] }
+        : {}),
     },
     /"address":"127\.0\.0\.1:(\d+)"/,
   )
@@ -149,7 +211,9 @@ try {
     await measure(
       'campaign performance, 30 days',
       `http://127.0.0.1:${api.port}`,
-      [`/v1/campaigns/performance?from=${from}&to=${to}&limit=50`],
+      ['volume', 'open_rate', 'reply_rate'].map(
+        (sort) => `/v1/campaigns/performance?from=${from}&to=${to}&limit=50&sort=${sort}`,
+      ),
       tokens,
     ),
     await measure(
@@ -163,11 +227,13 @@ try {
   console.log(
     `\n${emails.toLocaleString('en')} emails, ${facts.tenants} tenants, ${facts.campaigns} campaigns; ${values.connections} connections, ${values.seconds} s each; ${os.cpus().length} × ${os.cpus()[0]?.model}\n`,
   )
-  console.log('| endpoint | req/s | p50 ms | p99 ms | non-2xx | vs hello-world |')
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: |')
+  console.log(
+    '| endpoint | req/s | p50 ms | p99 ms | non-2xx | vs hello-world | result cache hits |',
+  )
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |')
   for (const r of results)
     console.log(
-      `| ${r.name} | ${r.rps} | ${r.p50_ms} | ${r.p99_ms} | ${r.non2xx} | ${((100 * r.rps) / baseline).toFixed(1)} % |`,
+      `| ${r.name} | ${r.rps} | ${r.p50_ms} | ${r.p99_ms} | ${r.non2xx} | ${((100 * r.rps) / baseline).toFixed(1)} % | ${r.cache_hit_share === null ? '' : `${(100 * r.cache_hit_share).toFixed(1)} %`} |`,
     )
 } finally {
   for (const child of processes) child.kill('SIGTERM')

@@ -7,6 +7,7 @@ import type { ApiEnv } from './env.js'
 import { createLogger, describeError, type Logger } from './logger.js'
 import { HttpMetrics } from './metrics.js'
 import { createRedisRateLimiter, type RateLimiter } from './rate-limit.js'
+import { ResultCache } from './result-cache.js'
 
 export interface ApiConfig {
   jwtSecret: string
@@ -37,6 +38,8 @@ export interface AppContext {
   readonly hooks?: TestHooks
   /** per-tenant request limits shared by every instance; absent without REDIS_URL */
   readonly rateLimiter?: RateLimiter
+  /** member reads of the cacheable routes, by tenant data version; absent or empty: no caching */
+  readonly resultCache?: ResultCache
   /** closes what the context opened (the database pool, the Redis connection) */
   close(): Promise<void>
   /** false once shutdown has begun: /readyz then tells the load balancer to stop sending */
@@ -79,8 +82,12 @@ export function createContext(env: ApiEnv, overrides: ContextOverrides = {}): Ap
       })
     : undefined
   redis?.on('error', (error) => logger.warn('redis connection error', describeError(error)))
+  const metrics = new HttpMetrics()
+  const resultCache = new ResultCache(env.API_RESULT_CACHE_BYTES)
+  if (resultCache.enabled) metrics.resultCacheBytes = () => resultCache.bytes
   return {
     database,
+    ...(resultCache.enabled ? { resultCache } : {}),
     ...(replica ? { replica } : {}),
     logger,
     ...(redis
@@ -100,7 +107,7 @@ export function createContext(env: ApiEnv, overrides: ContextOverrides = {}): Ap
       redis?.disconnect()
       await Promise.all([database.destroy(), replica?.destroy()])
     },
-    metrics: new HttpMetrics(),
+    metrics,
     recordAudit: recordAuditEntry,
     accepting: true,
     config: {

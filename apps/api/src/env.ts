@@ -48,6 +48,8 @@ const EnvSchema = z.object({
   REDIS_KEY_PREFIX: z.string().min(1).default('penguinmails:api:'),
   RATE_LIMIT_REQUESTS: integer('RATE_LIMIT_REQUESTS', 1, 1_000_000, 600),
   RATE_LIMIT_WINDOW_SECONDS: integer('RATE_LIMIT_WINDOW_SECONDS', 1, 86_400, 60),
+  // the per-tenant result cache of the campaign performance and usage reads; 0 turns it off
+  API_RESULT_CACHE_BYTES: integer('API_RESULT_CACHE_BYTES', 0, 17_179_869_184, 67_108_864),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 })
 

@@ -15,6 +15,15 @@ interface Series {
 export class HttpMetrics {
   readonly #series = new Map<string, Series>()
   #inFlight = 0
+  readonly #cacheLookups = new Map<string, number>()
+  /** the result cache's current size, when there is one */
+  resultCacheBytes: (() => number) | undefined
+
+  /** A lookup in the result cache for `route`: served from it (hit) or read from the database. */
+  resultCacheLookup(route: string, hit: boolean): void {
+    const labels = `route="${escapeLabel(route)}",result="${hit ? 'hit' : 'miss'}"`
+    this.#cacheLookups.set(labels, (this.#cacheLookups.get(labels) ?? 0) + 1)
+  }
 
   requestStarted(): void {
     this.#inFlight++
@@ -61,7 +70,17 @@ export class HttpMetrics {
       '# HELP http_requests_in_flight Requests being answered now.',
       '# TYPE http_requests_in_flight gauge',
       `http_requests_in_flight ${this.#inFlight}`,
+      '# HELP api_result_cache_lookups_total Cacheable tenant reads, by route and result (hit: served from the result cache).',
+      '# TYPE api_result_cache_lookups_total counter',
     )
+    for (const [labels, count] of this.#cacheLookups)
+      lines.push(`api_result_cache_lookups_total{${labels}} ${count}`)
+    if (this.resultCacheBytes)
+      lines.push(
+        '# HELP api_result_cache_bytes Bytes held by the result cache.',
+        '# TYPE api_result_cache_bytes gauge',
+        `api_result_cache_bytes ${this.resultCacheBytes()}`,
+      )
     return `${lines.join('\n')}\n`
   }
 }

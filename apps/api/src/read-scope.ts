@@ -1,4 +1,9 @@
-import { type DB, ROLES, withTenant } from '@penguinmails/schema'
+import {
+  FRESHNESS_AND_VERSION_SQL,
+  type TenantFreshnessAndVersion,
+  toFreshnessAndVersion,
+} from '@penguinmails/bi-queries'
+import { type DB, queryAsTenant, ROLES, withTenant } from '@penguinmails/schema'
 import type { Context, MiddlewareHandler } from 'hono'
 import { sql, type Transaction } from 'kysely'
 import type { AppEnv } from './app-env.js'
@@ -10,14 +15,41 @@ import { ProblemError } from './problem.js'
 /** A transaction left idle this long (a client that stopped reading an export) is ended. */
 const IDLE_IN_TRANSACTION_MS = 60_000
 
-async function prepare(trx: Transaction<DB>, context: AppContext): Promise<void> {
-  // local to the transaction: the pooled connection goes back without them. The idle timeout
-  // bounds how long a stalled CSV download can hold a pooled connection between two pages.
-  await sql`select set_config('statement_timeout', ${String(context.config.statementTimeoutMs)}, true),
-                   set_config('idle_in_transaction_session_timeout', ${String(IDLE_IN_TRANSACTION_MS)}, true)`.execute(
-    trx,
+/**
+ * The settings of every request transaction, set by the statement that sets its role (and tenant):
+ * local to the transaction, so the pooled connection goes back without them. The idle timeout
+ * bounds how long a stalled CSV download can hold a pooled connection between two pages.
+ */
+export function requestSettings(context: AppContext): Record<string, string> {
+  return {
+    statement_timeout: String(context.config.statementTimeoutMs),
+    idle_in_transaction_session_timeout: String(IDLE_IN_TRANSACTION_MS),
+  }
+}
+
+/** Sets the role and the request settings in one statement, for transactions without a tenant. */
+async function setRole(trx: Transaction<DB>, role: string, context: AppContext): Promise<void> {
+  const settings = Object.entries(requestSettings(context)).map(
+    ([name, value]) => sql`, set_config(${name}, ${value}, true)`,
   )
-  await context.hooks?.beforeRead?.(trx)
+  await sql`select set_config('role', ${role}, true)${sql.join(settings, sql``)}`.execute(trx)
+}
+
+/**
+ * A member's freshness watermark and data version, as the reader role in a transaction of its own,
+ * in one round trip to PostgreSQL: all a result cache hit needs from the database.
+ */
+export async function memberFreshnessAndVersion(
+  context: AppContext,
+  tenantId: string,
+): Promise<TenantFreshnessAndVersion> {
+  const rows = await queryAsTenant<Parameters<typeof toFreshnessAndVersion>[0]>(
+    context.replica ?? context.database,
+    tenantId,
+    FRESHNESS_AND_VERSION_SQL,
+    { role: ROLES.reader, settings: requestSettings(context) },
+  )
+  return toFreshnessAndVersion(rows[0] as Parameters<typeof toFreshnessAndVersion>[0])
 }
 
 /**
@@ -41,7 +73,7 @@ export async function scopedRead<T>(
   const auditTarget: AuditTarget = { ...target, tenantId: target.tenantId ?? undefined }
   if (admin) c.set('auditHandled', true)
   const body = async (trx: Transaction<DB>) => {
-    await prepare(trx, context)
+    await context.hooks?.beforeRead?.(trx)
     const result = await read(trx)
     if (auditInRead)
       await context.recordAudit(
@@ -55,6 +87,7 @@ export async function scopedRead<T>(
     if (target.tenantId !== null)
       result = await withTenant(db, target.tenantId, body, {
         role: admin ? ROLES.admin : ROLES.reader,
+        settings: requestSettings(context),
         // one snapshot for the watermark, the rows and any totals or comparison read beside them;
         // an admin read that appends its audit entry in the same transaction stays read committed,
         // as the entry updates the audit chain's head row
@@ -63,7 +96,7 @@ export async function scopedRead<T>(
     else {
       if (!admin) throw new Error('scopedRead: the admin tables are read by admins only')
       result = await db.transaction().execute(async (trx) => {
-        await sql`select set_config('role', ${ROLES.admin}, true)`.execute(trx)
+        await setRole(trx, ROLES.admin, context)
         return body(trx)
       })
     }

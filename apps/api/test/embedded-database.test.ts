@@ -12,6 +12,7 @@ import type { AppContext } from '../src/context.js'
 import { createLogger } from '../src/logger.js'
 import { HttpMetrics } from '../src/metrics.js'
 import { checkDatabase, prepareEmbeddedDatabase } from '../src/preflight.js'
+import { ResultCache } from '../src/result-cache.js'
 import { JWT_SECRET } from './support/api-harness.js'
 
 const tenants = Array.from({ length: 10 }, (_, i) => ({
@@ -111,4 +112,52 @@ it('keeps 200 concurrent requests across 10 tenants apart on the embedded databa
   expect(seen).toHaveLength(200)
   expect(new Set(seen.map((s) => s.role))).toEqual(new Set(['pm_reader']))
   expect(new Set(seen.map((s) => s.tenant))).toEqual(new Set(tenants.map((t) => t.id)))
+})
+
+it('serves cached reads on the embedded database too, each tenant its own, a change on the next request', async () => {
+  const metrics = new HttpMetrics()
+  const context: AppContext = {
+    database,
+    config: { jwtSecret: JWT_SECRET, statementTimeoutMs: 5000, trustProxy: false },
+    logger: createLogger('silent'),
+    metrics,
+    resultCache: new ResultCache(1024 * 1024),
+    recordAudit: async () => {
+      throw new Error('no admin requests in this test')
+    },
+    accepting: true,
+    close: async () => {},
+  }
+  const app = createApp(context)
+  const exp = Math.floor(Date.now() / 1000) + 600
+  const path = '/v1/campaigns/performance?from=2024-02-01&to=2024-04-01&sort=campaign_id&limit=100'
+  const get = async (tenant: string) => {
+    const token = await sign(
+      { sub: 'u', tenant_id: tenant, role: 'member', exp },
+      JWT_SECRET,
+      'HS256',
+    )
+    const response = await app.request(path, { headers: { authorization: `Bearer ${token}` } })
+    expect(response.status).toBe(200)
+    return (await response.json()) as { data: { campaign_id: string; sent: number }[] }
+  }
+  const hits = () =>
+    Number(/result_cache_lookups_total\{[^}]*result="hit"\} (\d+)/.exec(metrics.render())?.[1] ?? 0)
+  for (let pass = 0; pass < 2; pass++)
+    for (const { id } of tenants)
+      expect((await get(id)).data).toEqual(
+        expectedCampaignPerformance(fixture, id, '2024-02-01', '2024-04-01').sort((a, b) =>
+          a.campaign_id < b.campaign_id ? -1 : 1,
+        ),
+      )
+  expect(hits()).toBe(tenants.length)
+  const before = await get('e1')
+  expect(hits()).toBe(tenants.length + 1)
+  await sql`update campaign_analytics set sent = sent + 5 where tenant_id = 'e1'`.execute(
+    database.db,
+  )
+  const after = await get('e1')
+  expect(hits()).toBe(tenants.length + 1)
+  const total = (b: typeof before) => b.data.reduce((t, r) => t + r.sent, 0)
+  expect(total(after)).toBeGreaterThan(total(before))
 })

@@ -91,7 +91,14 @@ export {
   type ExplainWarmupProgressParams,
   explainWarmupProgress,
 } from './explain-warmup-progress.js'
-export { type TenantFreshness, tenantFreshness } from './freshness.js'
+export {
+  FRESHNESS_AND_VERSION_SQL,
+  type TenantFreshness,
+  type TenantFreshnessAndVersion,
+  tenantFreshness,
+  tenantFreshnessAndVersion,
+  toFreshnessAndVersion,
+} from './freshness.js'
 export {
   MAILBOX_SORTS,
   MAILBOX_WARMUP_FILTERS,

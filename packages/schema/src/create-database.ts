@@ -31,6 +31,11 @@ export interface Database {
   readonly location: string
   /** The embedded instance, for PGlite-only work (dumps, extensions); absent on PostgreSQL. */
   readonly pglite?: PGlite
+  /**
+   * The pg pool under `db`, on PostgreSQL only: for a simple-protocol batch of several statements
+   * whose last result is wanted (Kysely returns no rows for such a batch).
+   */
+  readonly pool?: pg.Pool
   destroy(): Promise<void>
 }
 
@@ -56,6 +61,7 @@ export function createDatabase(config: DatabaseConfig = {}): Database {
     return {
       kind: 'postgres',
       db,
+      pool,
       location: redactUrl(config.databaseUrl),
       destroy: () => db.destroy(),
     }

@@ -174,6 +174,12 @@ export interface AnalyticsDirtyKeys {
   tenant_id: string;
 }
 
+export interface AnalyticsTenantVersions {
+  changed_at: Generated<Timestamp>;
+  tenant_id: string;
+  version: Generated<Int8>;
+}
+
 export interface BillingAnalytics {
   campaigns_used: Generated<number>;
   domains_used: Generated<number>;
@@ -427,6 +433,7 @@ export interface DB {
   "analytics_archive.sequence_step_analytics": AnalyticsArchiveSequenceStepAnalytics;
   "analytics_archive.warmup_analytics": AnalyticsArchiveWarmupAnalytics;
   analytics_dirty_keys: AnalyticsDirtyKeys;
+  analytics_tenant_versions: AnalyticsTenantVersions;
   billing_analytics: BillingAnalytics;
   campaign_analytics: CampaignAnalytics;
   campaign_performance_summary: CampaignPerformanceSummary;

@@ -23,6 +23,7 @@ export const MIGRATIONS = [
   '0007_maintenance',
   '0008_bi_indexes',
   '0009_billing_dirty_keys',
+  '0010_tenant_data_versions',
   '0011_subject_erasure',
 ] as const
 

@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bootstrapDatabase, createDatabase, type Database, migrate, ROLES } from '../src/index.js'
 import { pgliteConnection, type Queryable } from './support/queryable.js'
@@ -68,5 +69,33 @@ describe('row level security on embedded PGlite', () => {
       `select current_user as u, nullif(current_setting('app.current_tenant_id', true), '') as t`,
     )
     expect(after.rows[0]).toEqual({ u: 'postgres', t: null })
+  })
+
+  it('withTenant() settings and queryAsTenant() hold for the transaction only, as the reader', async () => {
+    const { queryAsTenant, withTenant } = await import('../src/index.js')
+    const inside = await withTenant(
+      database.db,
+      TENANT_A,
+      async (trx) =>
+        (
+          await sql<{
+            timeout: string
+          }>`select current_setting('statement_timeout') as timeout`.execute(trx)
+        ).rows[0],
+      { settings: { statement_timeout: '1234' } },
+    )
+    expect(inside).toEqual({ timeout: '1234ms' })
+    const rows = await queryAsTenant<{ tenant_id: string; u: string; timeout: string }>(
+      database,
+      TENANT_A,
+      `select tenant_id, current_user as u, current_setting('statement_timeout') as timeout
+         from campaign_analytics where tenant_id = $1 or true`,
+      { settings: { statement_timeout: '4321' } },
+    )
+    expect(rows).toEqual([{ tenant_id: TENANT_A, u: ROLES.reader, timeout: '4321ms' }])
+    const after = await q.query<{ u: string; timeout: string }>(
+      `select current_user as u, current_setting('statement_timeout') as timeout`,
+    )
+    expect(after.rows[0]).toEqual({ u: 'postgres', timeout: '0' })
   })
 })

@@ -1,6 +1,6 @@
 import { sql, type Transaction } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type DB, ROLES, withTenant } from '../src/index.js'
+import { type DB, queryAsTenant, ROLES, withTenant } from '../src/index.js'
 import { createTestDatabase, type TestDatabase } from '../src/testing/index.js'
 import { pgConnection } from './support/queryable.js'
 import { insertTenantFixture, TENANT_A, TENANT_B } from './support/tenant-fixture.js'
@@ -86,6 +86,86 @@ describe('withTenant on PostgreSQL', () => {
       )
       await superuser.close()
     }
+  })
+
+  it('sets more settings in the same statement, for the transaction only', async () => {
+    const { db } = database.connect(ROLES.reader)
+    const seen = await withTenant(
+      db,
+      TENANT_B,
+      async (trx) =>
+        (
+          await sql<{ timeout: string; idle: string; t: string }>`
+            select current_setting('statement_timeout') as timeout,
+                   current_setting('idle_in_transaction_session_timeout') as idle,
+                   current_setting('app.current_tenant_id') as t`.execute(trx)
+        ).rows[0],
+      { settings: { statement_timeout: '1234', idle_in_transaction_session_timeout: '5678' } },
+    )
+    expect(seen).toEqual({ timeout: '1234ms', idle: '5678ms', t: TENANT_B })
+    const after = await sql<{ timeout: string }>`
+      select current_setting('statement_timeout') as timeout`.execute(db)
+    expect(after.rows[0]?.timeout).not.toBe('1234ms')
+  })
+
+  it('queryAsTenant reads in one round trip as the reader, the tenant set, nothing left behind', async () => {
+    const connection = database.connect(ROLES.admin)
+    expect(connection.pool).toBeDefined()
+    // the tenant inlined as a literal: quotes and backslashes stay data
+    const odd = `it's a \\ tenant`
+    const results = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => {
+        const tenant = [TENANT_A, TENANT_B, odd][i % 3] as string
+        return queryAsTenant<{ tenant_id: string; u: string; t: string; timeout: string }>(
+          connection,
+          tenant,
+          `select e.tenant_id, current_user as u, current_setting('app.current_tenant_id') as t,
+                  current_setting('statement_timeout') as timeout
+             from (select $1::text as asked) a
+             left join emails e on true`,
+          { settings: { statement_timeout: '2500' } },
+        ).then((rows) => ({ tenant, rows }))
+      }),
+    )
+    for (const { tenant, rows } of results) {
+      // no tenant filter on emails: row level security alone limits the rows
+      const expected = tenant === odd ? [null] : [tenant, tenant]
+      expect(rows.map((r) => r.tenant_id)).toEqual(expected)
+      for (const r of rows)
+        expect(r).toMatchObject({ u: ROLES.reader, t: tenant, timeout: '2500ms' })
+    }
+    const after = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        sql<{ u: string; t: string | null }>`
+          select current_user as u, nullif(current_setting('app.current_tenant_id', true), '') as t
+            from pg_sleep(0.01)`.execute(connection.db),
+      ),
+    )
+    for (const r of after) expect(r.rows[0]).toEqual({ u: ROLES.admin, t: null })
+    // the settings ended with the message's implicit transaction, on every pooled connection
+    const settingsAfter = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        sql<{ timeout: string; ro: string }>`
+          select current_setting('statement_timeout') as timeout,
+                 current_setting('transaction_read_only') as ro
+            from pg_sleep(0.01)`.execute(connection.db),
+      ),
+    )
+    for (const r of settingsAfter) expect(r.rows[0]).toEqual({ timeout: '0', ro: 'off' })
+    // read only: a write in the statement is refused
+    await expect(
+      queryAsTenant(
+        connection,
+        TENANT_A,
+        `update billing_analytics set emails_sent = emails_sent where tenant_id = $1 returning 1`,
+      ),
+    ).rejects.toThrow(/read-only transaction/)
+    // a failing statement: the connection is discarded, not returned mid-transaction
+    await expect(
+      queryAsTenant(connection, TENANT_A, 'select 1 / 0 where $1 is not null'),
+    ).rejects.toThrow(/division by zero/)
+    const status = await sql<{ n: number }>`select 1 as n`.execute(connection.db)
+    expect(status.rows[0]?.n).toBe(1)
   })
 
   it('refuses an empty tenant id', async () => {

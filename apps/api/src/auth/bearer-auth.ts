@@ -5,6 +5,7 @@ import type { AppEnv } from '../app-env.js'
 import type { ApiConfig } from '../context.js'
 import { ProblemError, problem } from '../problem.js'
 import { ROLE_CLAIMS, type RoleClaim } from './principal.js'
+import { TokenCache, type VerifiedClaims } from './token-cache.js'
 
 // the algorithm is pinned: a token naming another one (none, HS512, RS256…) is refused before
 // its signature is even looked at
@@ -25,9 +26,47 @@ function unauthorized(detail: string, invalidToken: boolean): ProblemError {
   })
 }
 
+// one cache per configuration (secret, issuer, audience), shared by every route's middleware
+const tokenCaches = new WeakMap<ApiConfig, TokenCache>()
+
+function tokenCache(config: ApiConfig): TokenCache {
+  let cache = tokenCaches.get(config)
+  if (!cache) {
+    cache = new TokenCache()
+    tokenCaches.set(config, cache)
+  }
+  return cache
+}
+
+async function verifiedClaims(token: string, config: ApiConfig): Promise<VerifiedClaims> {
+  const cache = tokenCache(config)
+  const cached = cache.get(token)
+  if (cached) return cached
+  let payload: unknown
+  try {
+    payload = await verify(token, config.jwtSecret, {
+      alg: ALGORITHM,
+      ...(config.jwtIssuer ? { iss: config.jwtIssuer } : {}),
+      ...(config.jwtAudience ? { aud: config.jwtAudience } : {}),
+    })
+  } catch {
+    // expired, not yet valid, wrong algorithm, bad signature, malformed: one answer for all,
+    // so that the response teaches nothing about which check failed
+    throw unauthorized('The token is invalid or expired.', true)
+  }
+  const claims = Claims.safeParse(payload)
+  if (!claims.success)
+    throw unauthorized('The token lacks a required claim: sub, tenant_id, role or exp.', true)
+  const { sub, tenant_id, role, exp } = claims.data
+  const verified = { sub, tenant_id, role, exp }
+  cache.set(token, verified)
+  return verified
+}
+
 /**
  * Requires a valid bearer token (HS256, signed with JWT_SECRET, with sub, tenant_id, role and exp;
- * exp and nbf enforced, iss and aud when configured) whose role is one of `roles`.
+ * exp and nbf enforced, iss and aud when configured) whose role is one of `roles`. A token verified
+ * once is remembered until its exp (TokenCache); the role is checked on every request.
  */
 export function bearerAuth(
   config: ApiConfig,
@@ -38,22 +77,7 @@ export function bearerAuth(
     if (!header) throw unauthorized('Send an Authorization: Bearer <token> header.', false)
     const match = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(header)
     if (!match) throw unauthorized('The Authorization header is not a bearer token.', true)
-    let payload: unknown
-    try {
-      payload = await verify(match[1] as string, config.jwtSecret, {
-        alg: ALGORITHM,
-        ...(config.jwtIssuer ? { iss: config.jwtIssuer } : {}),
-        ...(config.jwtAudience ? { aud: config.jwtAudience } : {}),
-      })
-    } catch {
-      // expired, not yet valid, wrong algorithm, bad signature, malformed: one answer for all,
-      // so that the response teaches nothing about which check failed
-      throw unauthorized('The token is invalid or expired.', true)
-    }
-    const claims = Claims.safeParse(payload)
-    if (!claims.success)
-      throw unauthorized('The token lacks a required claim: sub, tenant_id, role or exp.', true)
-    const { sub, tenant_id, role } = claims.data
+    const { sub, tenant_id, role } = await verifiedClaims(match[1] as string, config)
     if (!roles.includes(role))
       throw new ProblemError(
         problem('forbidden', `This route requires the ${roles.join(' or ')} role.`),

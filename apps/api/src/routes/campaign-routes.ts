@@ -80,6 +80,8 @@ export function registerCampaignRoutes(app: OpenAPIHono<AppEnv>, context: AppCon
     params: noPath,
     row: CampaignPerformanceRowSchema,
     paginated: true,
+    // reads campaign_analytics and campaigns (names, status): both bump the tenant's version
+    cacheable: true,
     read: async (trx, { tenantId, query, limit, cursor }) =>
       campaignPerformance(trx, {
         tenantId,

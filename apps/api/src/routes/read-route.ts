@@ -3,6 +3,7 @@ import {
   type PeriodComparison,
   type TenantFreshness,
   tenantFreshness,
+  tenantFreshnessAndVersion,
 } from '@penguinmails/bi-queries'
 import type { DB } from '@penguinmails/schema'
 import type { Context } from 'hono'
@@ -16,7 +17,8 @@ import { csvResponse } from '../csv-stream.js'
 import { FRESHNESS_HEADERS, freshnessHeaders } from '../freshness-headers.js'
 import { ProblemError, problem } from '../problem.js'
 import { rateLimit } from '../rate-limit.js'
-import { auditRejectedAdminRequests, scopedRead } from '../read-scope.js'
+import { auditRejectedAdminRequests, memberFreshnessAndVersion, scopedRead } from '../read-scope.js'
+import { cachedBodyText, resultCacheKey } from '../result-cache.js'
 import { DEFAULT_API_PAGE_SIZE } from '../schemas/query-parameters.js'
 import { FreshnessSchema, PeriodComparisonSchema, ProblemSchema } from '../schemas/row-schemas.js'
 
@@ -55,6 +57,13 @@ export interface ReadDefinition<Q extends AnyObject, P extends AnyObject> {
   paginated: boolean
   /** more top-level JSON fields besides data and next_cursor */
   extra?: Record<string, z.ZodType>
+  /**
+   * Members' JSON reads may be served from the result cache (context.resultCache) while the
+   * tenant's data version is unchanged. Only for reads whose every table bumps that version
+   * (migration 0010: the analytics tables, campaigns, tenants) and whose answer does not depend
+   * on the clock; never for admins, whose every read is audited.
+   */
+  cacheable?: boolean
   resourceId?: (params: z.output<P>) => string | undefined
   /** null: the path names something the tenant does not have (404) */
   read(trx: Transaction<DB>, input: ReadInput<z.output<Q>, z.output<P>>): Promise<ReadResult | null>
@@ -224,13 +233,44 @@ function register<Q extends AnyObject, P extends AnyObject>(
     const watermark = (trx: Transaction<DB>) =>
       tenantId === null ? Promise.resolve(undefined) : tenantFreshness(trx, tenantId)
     if (!wantsCsv(c, query.format)) {
-      const { found, freshness, comparison } = await scopedRead(
+      const principal = c.get('principal')
+      const cache =
+        def.cacheable && variant.tenant === 'token' && principal.role === 'member'
+          ? context.resultCache
+          : undefined
+      const cacheKey =
+        cache && tenantId !== null
+          ? resultCacheKey(tenantId, principal.role, variant.path, { ...query, ...pathParams })
+          : undefined
+      if (cache && cacheKey && tenantId !== null) {
+        const entry = cache.peek(cacheKey, tenantId)
+        if (entry) {
+          // one round trip: the version says whether the entry still holds, and the watermark is
+          // live in every response, hit or miss
+          const { freshness, version } = await memberFreshnessAndVersion(context, tenantId)
+          if (version === entry.version) {
+            context.metrics.resultCacheLookup(def.name, true)
+            for (const [name, value] of Object.entries(freshnessHeaders(freshness)))
+              c.header(name, value)
+            return c.body(cachedBodyText(entry, freshness), 200, {
+              'content-type': 'application/json',
+            }) as never
+          }
+        }
+        context.metrics.resultCacheLookup(def.name, false)
+      }
+      const { found, freshness, comparison, version } = await scopedRead(
         c,
         context,
         { ...target, action: 'read' },
         async (trx) => {
           await requireTenant(trx)
-          const freshness = await watermark(trx)
+          // the version is read in the data's snapshot (repeatable read): it names exactly the
+          // data this transaction sees
+          const { freshness, version } =
+            cacheKey && tenantId !== null
+              ? await tenantFreshnessAndVersion(trx, tenantId)
+              : { freshness: await watermark(trx), version: undefined }
           const pageInput = input(query.limit ?? DEFAULT_API_PAGE_SIZE, query.cursor)
           const found = await def.read(trx, pageInput)
           if (found === null) throw notFound(idKinds(pathParams))
@@ -238,20 +278,25 @@ function register<Q extends AnyObject, P extends AnyObject>(
             query.compare === 'previous' && def.compare
               ? await def.compare(trx, pageInput, found)
               : undefined
-          return { found, freshness, comparison }
+          return { found, freshness, comparison, version }
         },
       )
       for (const [name, value] of Object.entries(freshnessHeaders(freshness))) c.header(name, value)
-      return c.json(
-        {
-          data: found.rows,
-          ...(def.paginated ? { next_cursor: found.nextCursor ?? null } : {}),
-          ...found.extra,
-          ...(freshness ? { freshness } : {}),
-          ...(comparison ? { comparison } : {}),
-        },
-        200,
-      )
+      const body = {
+        data: found.rows,
+        ...(def.paginated ? { next_cursor: found.nextCursor ?? null } : {}),
+        ...found.extra,
+      }
+      if (!freshness) return c.json({ ...body, ...(comparison ? { comparison } : {}) }, 200)
+      // serialised once, in the order of the JSON schema: the cache keeps the text around
+      // `freshness`, which a hit fills in live
+      const head = JSON.stringify(body).slice(0, -1)
+      const tail = comparison ? `,"comparison":${JSON.stringify(comparison)}` : ''
+      if (cache && cacheKey && tenantId !== null && version !== undefined)
+        cache.set(cacheKey, { tenantId, version, head, tail })
+      return c.body(cachedBodyText({ head, tail }, freshness), 200, {
+        'content-type': 'application/json',
+      }) as never
     }
     let csvFreshness: TenantFreshness | undefined
     return csvResponse(

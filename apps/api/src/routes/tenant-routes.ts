@@ -50,6 +50,8 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, context: AppConte
     params: noPath,
     row: TenantUsageRowSchema,
     paginated: false,
+    // reads billing_analytics, tenants (time zone) and campaign_analytics: all bump the version
+    cacheable: true,
     read: async (trx, { tenantId, query }) => ({
       rows: await tenantUsage(trx, { tenantId, from: query.from, to: query.to }),
     }),

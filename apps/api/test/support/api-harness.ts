@@ -10,6 +10,7 @@ import type { AppEnv } from '../../src/app-env.js'
 import type { AppContext, TestHooks } from '../../src/context.js'
 import { createLogger } from '../../src/logger.js'
 import { HttpMetrics } from '../../src/metrics.js'
+import { ResultCache } from '../../src/result-cache.js'
 
 export const JWT_SECRET = 'test-secret-of-at-least-thirty-two-characters'
 
@@ -27,6 +28,8 @@ export interface HarnessOptions {
   statementTimeoutMs?: number
   hooks?: TestHooks
   config?: Partial<AppContext['config']>
+  /** the result cache's budget; 0 turns it off (default: on, 64 MiB, as in production) */
+  resultCacheBytes?: number
 }
 
 export interface ApiHarness {
@@ -67,6 +70,7 @@ export async function openApiHarness(options: HarnessOptions): Promise<ApiHarnes
     },
     logger: createLogger('debug', (line) => logs.push(JSON.parse(line) as Record<string, unknown>)),
     metrics: new HttpMetrics(),
+    resultCache: new ResultCache(options.resultCacheBytes ?? 64 * 1024 * 1024),
     recordAudit: recordAuditEntry,
     ...(options.hooks ? { hooks: options.hooks } : {}),
     accepting: true,
