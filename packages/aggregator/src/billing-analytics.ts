@@ -1,5 +1,5 @@
 import type { DB } from '@penguinmails/schema'
-import { type Kysely, sql } from 'kysely'
+import { type Kysely, type RawBuilder, sql } from 'kysely'
 import {
   addDays,
   type Day,
@@ -21,6 +21,29 @@ export async function recomputeBillingAnalytics(
   scope: NormalizedScope,
 ): Promise<TableCounts> {
   const ranges = billingRanges(scope)
+  const open = ranges.filter((r) => r.fromMonth === NO_START || r.toMonth === NO_END)
+  const months = ranges.filter((r) => r.fromMonth !== NO_START && r.toMonth !== NO_END)
+  // whole tenants: every email of each, read in one pass
+  const whole = await run(
+    db,
+    open,
+    sql`e.sent_at is not null and (b.from_at = '-infinity' or e.sent_at >= b.from_at)
+          and (b.to_at = 'infinity' or e.sent_at < b.to_at)`,
+  )
+  // months: a plain range, so that each is an index range scan of its own emails
+  const monthly = await run(db, months, sql`e.sent_at >= b.from_at and e.sent_at < b.to_at`)
+  return {
+    table: 'billing_analytics',
+    upserted: whole.upserted + monthly.upserted,
+    deleted: whole.deleted + monthly.deleted,
+  }
+}
+
+async function run(
+  db: Kysely<DB>,
+  ranges: MonthRange[],
+  emailInRange: RawBuilder<unknown>,
+): Promise<TableCounts> {
   if (ranges.length === 0) return { table: 'billing_analytics', upserted: 0, deleted: 0 }
   const { rows } = await sql<{ billing_upserts: number; deletes: number }>`
     with bounds as materialized (
@@ -38,9 +61,7 @@ export async function recomputeBillingAnalytics(
              date_trunc('month', e.sent_at at time zone b.time_zone)::date as month,
              e.email_account_id, e.campaign_id, e.lead_id, e.is_warmup, count(*) as emails
         from bounds b
-        join emails e on e.tenant_id = b.tenant_id and e.sent_at is not null
-         and (b.from_at = '-infinity' or e.sent_at >= b.from_at)
-         and (b.to_at = 'infinity' or e.sent_at < b.to_at)
+        join emails e on e.tenant_id = b.tenant_id and ${emailInRange}
        group by 1, 2, 3, 4, 5, 6, 7
     ),
     months as (
