@@ -199,9 +199,9 @@ describe('GET /v1/explain/usage/ratios', () => {
     )
     expect(growth.rows).toHaveLength(growth.explanation.inputs.previous_period_emails?.value ?? -1)
     for (const r of growth.rows) expect(String(r.day).slice(0, 7)).toBe('2026-01')
-    const gap = await explainAll<RatioBody>(
-      '/v1/explain/usage/ratios?metric=emails_per_mailbox&period=2025-12',
-    )
+    // metric defaults to emails_per_mailbox
+    const gap = await explainAll<RatioBody>('/v1/explain/usage/ratios?period=2025-12')
+    expect(gap.explanation.metric).toBe('emails_per_mailbox')
     expect(gap.explanation.value).toBeNull()
     expect(gap.explanation.null_reason).toMatch(/no billing row for 2025-12/)
   })
@@ -316,7 +316,7 @@ describe('GET /v1/explain: usage ratios and active_days, isolation and bad input
 
   it('refuses bad parameters with 400 problem+json naming them', async () => {
     const cases: [string, string][] = [
-      ['/v1/explain/usage/ratios?period=2026-02', 'metric'],
+      ['/v1/explain/usage/ratios?metric=', 'metric'],
       ['/v1/explain/usage/ratios?metric=emails_sent', 'metric'],
       ['/v1/explain/usage/ratios?metric=mom_growth&period=2026-13', 'period'],
       ['/v1/explain/usage/ratios?metric=mom_growth&input=mailboxes_used', 'input'],

@@ -222,10 +222,13 @@ export function registerExplainRoutes(app: OpenAPIHono<AppEnv>, context: AppCont
     tag: 'explain',
     summary: 'Explain a usage ratio (per mailbox, per campaign, growth)',
     description:
-      'Explains a derived figure of the /v1/usage row of one billing period (a calendar month in the tenant time zone): emails_per_mailbox, emails_per_campaign, previous_period_emails or mom_growth. Returns its value exactly as /v1/usage returns it (the same statement, shown), the formula in words, each input explained as a usage measure (value, formula, SQL, source count, reconciliation; previous_period_emails: emails_sent of the month before), the value recomputed from the inputs and from their source emails, why it is null when it is (zero denominator, no previous period, no billing row), and, as data, the source emails of one input (input=…, default the first; keyset-paginated; CSV exports them all).',
+      'Explains a derived figure of the /v1/usage row of one billing period (a calendar month in the tenant time zone): emails_per_mailbox (the default), emails_per_campaign, previous_period_emails or mom_growth. Returns its value exactly as /v1/usage returns it (the same statement, shown), the formula in words, each input explained as a usage measure (value, formula, SQL, source count, reconciliation; previous_period_emails: emails_sent of the month before), the value recomputed from the inputs and from their source emails, why it is null when it is (zero denominator, no previous period, no billing row), and, as data, the source emails of one input (input=…, default the first; keyset-paginated; CSV exports them all).',
     query: z
       .strictObject({
-        metric: z.enum(USAGE_RATIOS).openapi({ description: 'the figure to explain' }),
+        metric: z
+          .enum(USAGE_RATIOS)
+          .optional()
+          .openapi({ description: 'the figure to explain (default emails_per_mailbox)' }),
         period: z
           .string()
           .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be a month as YYYY-MM')
@@ -242,12 +245,13 @@ export function registerExplainRoutes(app: OpenAPIHono<AppEnv>, context: AppCont
         ...formatField,
       })
       .superRefine((value, ctx) => {
-        const inputs = INPUTS_OF_USAGE_RATIO[value.metric]
+        const metric = value.metric ?? 'emails_per_mailbox'
+        const inputs = INPUTS_OF_USAGE_RATIO[metric]
         if (value.input !== undefined && !inputs.includes(value.input))
           ctx.addIssue({
             code: 'custom',
             path: ['input'],
-            message: `${value.metric} is made of ${inputs.join(', ')}`,
+            message: `${metric} is made of ${inputs.join(', ')}`,
           })
       }),
     params: z.object({}),
@@ -258,7 +262,7 @@ export function registerExplainRoutes(app: OpenAPIHono<AppEnv>, context: AppCont
       asResult(
         await explainUsageRatio(trx, {
           tenantId,
-          ratio: query.metric,
+          ratio: query.metric ?? 'emails_per_mailbox',
           period: query.period,
           input: query.input,
           limit,
