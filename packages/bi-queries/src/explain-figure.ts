@@ -2,6 +2,14 @@ import type { ShownStatement, SourceEmailRow } from './explain-metric.js'
 import type { ReconciliationCheck } from './explain-reconciliation.js'
 import type { Page } from './page.js'
 
+export const FIGURE_SUBJECTS = [
+  'mailbox_health',
+  'mailbox_warmup_progress',
+  'warmup',
+  'lead',
+  'active_days',
+] as const
+
 /** A value of a derived figure or of one of its inputs. */
 export type FigureValue = number | string | boolean | null
 
@@ -11,8 +19,11 @@ export type FigureValue = number | string | boolean | null
  * recomputed now from the source rows, and those source emails.
  */
 export interface FigureExplanation {
-  /** what is explained: a mailbox's health score or warmup progress, a warmup figure, a lead column */
-  subject: 'mailbox_health' | 'mailbox_warmup_progress' | 'warmup' | 'lead'
+  /**
+   * what is explained: a mailbox's health score or warmup progress, a warmup figure, a lead column,
+   * the active_days of a campaign or mailbox
+   */
+  subject: (typeof FIGURE_SUBJECTS)[number]
   metric: string
   key: Record<string, string>
   /** the days covered, [from, to) in the tenant's time zone; null: all days (a lead) */

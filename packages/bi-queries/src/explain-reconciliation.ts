@@ -12,6 +12,7 @@ export const RECONCILIATION_CHECKS = [
   'campaigns_sum_to_usage',
   'mailboxes_sum_to_usage',
   'leads_sum_to_campaign',
+  'day_rows_count_active_days',
 ] as const
 
 export type ReconciliationCheckName = (typeof RECONCILIATION_CHECKS)[number]

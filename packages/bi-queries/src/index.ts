@@ -41,6 +41,12 @@ export {
   RATE_COLUMNS,
 } from './email-metrics.js'
 export {
+  ACTIVE_DAYS_TABLES,
+  type ActiveDaysTable,
+  type ExplainActiveDaysParams,
+  explainActiveDays,
+} from './explain-active-days.js'
+export {
   BILLING_MEASURES,
   type BillingMeasure,
   EXPLAINABLE_METRICS,
@@ -48,7 +54,7 @@ export {
   type ExplainableMetric,
   type ExplainableTable,
 } from './explain-cells.js'
-export type { FigureExplanation, FigureValue } from './explain-figure.js'
+export { FIGURE_SUBJECTS, type FigureExplanation, type FigureValue } from './explain-figure.js'
 export { type ExplainFunnelShareParams, explainFunnelShare } from './explain-funnel-share.js'
 export {
   type ExplainLeadParams,
@@ -81,6 +87,16 @@ export {
   type ReconciliationCheckName,
   type ReconciliationPart,
 } from './explain-reconciliation.js'
+export {
+  type ExplainUsageRatioParams,
+  explainUsageRatio,
+  INPUTS_OF_USAGE_RATIO,
+  USAGE_RATIO_INPUTS,
+  USAGE_RATIOS,
+  type UsageRatio,
+  type UsageRatioExplanation,
+  type UsageRatioInput,
+} from './explain-usage-ratio.js'
 export {
   type ExplainWarmupParams,
   explainWarmup,
@@ -135,7 +151,13 @@ export {
   type SystemEventsParams,
   systemEvents,
 } from './system-events.js'
-export { type TenantUsageParams, type TenantUsageRow, tenantUsage } from './tenant-usage.js'
+export {
+  type TenantUsageParams,
+  type TenantUsageRow,
+  tenantUsage,
+  tenantUsageQuery,
+  toTenantUsageRow,
+} from './tenant-usage.js'
 export {
   DEFAULT_FORECAST_WINDOW_DAYS,
   FORECAST_METHOD,

@@ -41,54 +41,67 @@ export async function tenantUsage(
   db: Kysely<DB>,
   params: TenantUsageParams,
 ): Promise<TenantUsageRow[]> {
+  const rows = await tenantUsageQuery(db, params).execute()
+  return rows.map(toTenantUsageRow)
+}
+
+/** The statement tenantUsage runs (explain shows it and reads a figure with it). */
+export function tenantUsageQuery(db: Kysely<DB>, params: TenantUsageParams) {
   checkDateRange(params)
   const { tenantId, from, to } = params
-  const rows = await db
-    .selectFrom('billing_analytics as b')
-    .innerJoin('tenants as t', (join) => join.on('t.id', '=', tenantId))
-    // the period that ends where this one starts is the month before, in the tenant's zone
-    .leftJoin('billing_analytics as p', (join) =>
-      join.on('p.tenant_id', '=', tenantId).onRef('p.period_end', '=', 'b.period_start'),
-    )
-    .where('b.tenant_id', '=', tenantId)
-    .where(
-      'b.period_start',
-      '<',
-      sql<Date>`(cast(${to} as date)::timestamp at time zone t.time_zone)`,
-    )
-    .where(
-      'b.period_end',
-      '>',
-      sql<Date>`(cast(${from} as date)::timestamp at time zone t.time_zone)`,
-    )
-    .select([
-      sql<string>`to_char(b.period_start at time zone t.time_zone, 'YYYY-MM')`.as('period'),
-      'b.id as billing_id',
-      'b.period_start',
-      'b.period_end',
-      'b.subscription_id',
-      'b.emails_sent',
-      'b.mailboxes_used',
-      'b.domains_used',
-      'b.campaigns_used',
-      'b.leads_used',
-      'b.warmups_active',
-      sql<string | null>`round(b.emails_sent::numeric / nullif(b.mailboxes_used, 0), 2)`.as(
-        'emails_per_mailbox',
-      ),
-      sql<string | null>`round(b.emails_sent::numeric / nullif(b.campaigns_used, 0), 2)`.as(
-        'emails_per_campaign',
-      ),
-      sql<number>`coalesce(p.emails_sent, 0)`.as('previous_period_emails'),
-      sql<
-        string | null
-      >`round(100.0 * (b.emails_sent - p.emails_sent) / nullif(p.emails_sent, 0), 2)`.as(
-        'mom_growth',
-      ),
-    ])
-    .orderBy('b.period_start')
-    .execute()
-  return rows.map((r) => ({
+  return (
+    db
+      .selectFrom('billing_analytics as b')
+      .innerJoin('tenants as t', (join) => join.on('t.id', '=', tenantId))
+      // the period that ends where this one starts is the month before, in the tenant's zone
+      .leftJoin('billing_analytics as p', (join) =>
+        join.on('p.tenant_id', '=', tenantId).onRef('p.period_end', '=', 'b.period_start'),
+      )
+      .where('b.tenant_id', '=', tenantId)
+      .where(
+        'b.period_start',
+        '<',
+        sql<Date>`(cast(${to} as date)::timestamp at time zone t.time_zone)`,
+      )
+      .where(
+        'b.period_end',
+        '>',
+        sql<Date>`(cast(${from} as date)::timestamp at time zone t.time_zone)`,
+      )
+      .select([
+        sql<string>`to_char(b.period_start at time zone t.time_zone, 'YYYY-MM')`.as('period'),
+        'b.id as billing_id',
+        'b.period_start',
+        'b.period_end',
+        'b.subscription_id',
+        'b.emails_sent',
+        'b.mailboxes_used',
+        'b.domains_used',
+        'b.campaigns_used',
+        'b.leads_used',
+        'b.warmups_active',
+        sql<string | null>`round(b.emails_sent::numeric / nullif(b.mailboxes_used, 0), 2)`.as(
+          'emails_per_mailbox',
+        ),
+        sql<string | null>`round(b.emails_sent::numeric / nullif(b.campaigns_used, 0), 2)`.as(
+          'emails_per_campaign',
+        ),
+        sql<number>`coalesce(p.emails_sent, 0)`.as('previous_period_emails'),
+        sql<
+          string | null
+        >`round(100.0 * (b.emails_sent - p.emails_sent) / nullif(p.emails_sent, 0), 2)`.as(
+          'mom_growth',
+        ),
+      ])
+      .orderBy('b.period_start')
+  )
+}
+
+type RawUsageRow = Awaited<ReturnType<ReturnType<typeof tenantUsageQuery>['execute']>>[number]
+
+/** One row of tenantUsageQuery as the API returns it. */
+export function toTenantUsageRow(r: RawUsageRow): TenantUsageRow {
+  return {
     period: r.period,
     billing_id: r.billing_id,
     period_start: r.period_start.toISOString(),
@@ -104,5 +117,5 @@ export async function tenantUsage(
     emails_per_campaign: toDecimal(r.emails_per_campaign),
     previous_period_emails: toCount(r.previous_period_emails),
     mom_growth: toDecimal(r.mom_growth),
-  }))
+  }
 }

@@ -2,21 +2,27 @@ import { type OpenAPIHono, z } from '@hono/zod-openapi'
 import {
   BILLING_MEASURES,
   EXPLAINABLE_METRICS,
+  explainActiveDays,
   explainFunnelShare,
   explainLead,
   explainMailboxHealth,
   explainMetric,
   explainRate,
+  explainUsageRatio,
   explainWarmup,
   explainWarmupProgress,
   type FigureExplanation,
   FUNNEL_SHARES,
   type FunnelShare,
+  INPUTS_OF_USAGE_RATIO,
   LEAD_METRICS,
   type MetricExplanation,
   RATE_COLUMNS,
   type RateColumn,
   type RateExplanation,
+  USAGE_RATIO_INPUTS,
+  USAGE_RATIOS,
+  type UsageRatioExplanation,
   WARMUP_EXPLAINED,
 } from '@penguinmails/bi-queries'
 import type { DB } from '@penguinmails/schema'
@@ -29,6 +35,7 @@ import {
   RateExplanationSchema,
   RateSourceEmailRowSchema,
   SourceEmailRowSchema,
+  UsageRatioExplanationSchema,
 } from '../schemas/explain-schemas.js'
 import {
   calendarDate,
@@ -46,7 +53,7 @@ const campaignMetrics = EXPLAINABLE_METRICS.campaign_analytics
 const mailboxMetrics = EXPLAINABLE_METRICS.mailbox_analytics
 
 function asResult(
-  e: MetricExplanation | RateExplanation | FigureExplanation | null,
+  e: MetricExplanation | RateExplanation | FigureExplanation | UsageRatioExplanation | null,
 ): ReadResult | null {
   if (e === null) return null
   const { emails, ...explanation } = e
@@ -203,6 +210,117 @@ export function registerExplainRoutes(app: OpenAPIHono<AppEnv>, context: AppCont
           table: 'billing_analytics',
           metric: query.metric ?? 'emails_sent',
           period: query.period,
+          limit,
+          cursor,
+        }),
+      ),
+  })
+
+  registerTenantRead(app, context, {
+    name: 'explain_usage_ratio',
+    path: '/explain/usage/ratios',
+    tag: 'explain',
+    summary: 'Explain a usage ratio (per mailbox, per campaign, growth)',
+    description:
+      'Explains a derived figure of the /v1/usage row of one billing period (a calendar month in the tenant time zone): emails_per_mailbox (the default), emails_per_campaign, previous_period_emails or mom_growth. Returns its value exactly as /v1/usage returns it (the same statement, shown), the formula in words, each input explained as a usage measure (value, formula, SQL, source count, reconciliation; previous_period_emails: emails_sent of the month before), the value recomputed from the inputs and from their source emails, why it is null when it is (zero denominator, no previous period, no billing row), and, as data, the source emails of one input (input=…, default the first; keyset-paginated; CSV exports them all).',
+    query: z
+      .strictObject({
+        metric: z
+          .enum(USAGE_RATIOS)
+          .optional()
+          .openapi({ description: 'the figure to explain (default emails_per_mailbox)' }),
+        period: z
+          .string()
+          .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be a month as YYYY-MM')
+          .optional()
+          .openapi({
+            example: '2024-03',
+            description: 'the month, YYYY-MM (default: the current month in the tenant time zone)',
+          }),
+        input: z.enum(USAGE_RATIO_INPUTS).optional().openapi({
+          description:
+            'the input whose source emails data lists (default: the first of the figure’s inputs)',
+        }),
+        ...pageFields,
+        ...formatField,
+      })
+      .superRefine((value, ctx) => {
+        const metric = value.metric ?? 'emails_per_mailbox'
+        const inputs = INPUTS_OF_USAGE_RATIO[metric]
+        if (value.input !== undefined && !inputs.includes(value.input))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['input'],
+            message: `${metric} is made of ${inputs.join(', ')}`,
+          })
+      }),
+    params: z.object({}),
+    row: SourceEmailRowSchema,
+    paginated: true,
+    extra: { explanation: UsageRatioExplanationSchema },
+    read: async (trx, { tenantId, query, limit, cursor }) =>
+      asResult(
+        await explainUsageRatio(trx, {
+          tenantId,
+          ratio: query.metric ?? 'emails_per_mailbox',
+          period: query.period,
+          input: query.input,
+          limit,
+          cursor,
+        }),
+      ),
+  })
+
+  registerTenantRead(app, context, {
+    name: 'explain_campaign_active_days',
+    path: '/explain/campaigns/{campaignId}/active-days',
+    tag: 'explain',
+    summary: 'Explain a campaign’s active_days',
+    description: `Explains the active_days /v1/campaigns/performance returns for the campaign over [from, to): the number of its campaign_analytics day rows in the range (each a day with campaign emails), the rows counted, the count recomputed as the distinct send days of its emails. ${DERIVED}`,
+    query: z
+      .strictObject({ ...dateRangeFields, ...pageFields, ...formatField })
+      .superRefine(checkRange),
+    params: z.object({ campaignId: identifier('the campaign id') }),
+    row: SourceEmailRowSchema,
+    paginated: true,
+    extra: { explanation: FigureExplanationSchema },
+    resourceId: (p) => p.campaignId,
+    read: async (trx, { tenantId, query, params, limit, cursor }) =>
+      asResult(
+        await explainActiveDays(trx, {
+          tenantId,
+          table: 'campaign_analytics',
+          key: params.campaignId,
+          from: query.from,
+          to: query.to,
+          limit,
+          cursor,
+        }),
+      ),
+  })
+
+  registerTenantRead(app, context, {
+    name: 'explain_mailbox_active_days',
+    path: '/explain/mailboxes/{mailboxId}/active-days',
+    tag: 'explain',
+    summary: 'Explain a mailbox’s active_days',
+    description: `Explains the active_days /v1/mailboxes returns for the mailbox over [from, to): the number of its mailbox_analytics day rows in the range (each a day with any email, campaign or warmup), the rows counted, the count recomputed as the distinct send days of its emails. ${DERIVED}`,
+    query: z
+      .strictObject({ ...dateRangeFields, ...pageFields, ...formatField })
+      .superRefine(checkRange),
+    params: z.object({ mailboxId: identifier('the mailbox (email account) id') }),
+    row: SourceEmailRowSchema,
+    paginated: true,
+    extra: { explanation: FigureExplanationSchema },
+    resourceId: (p) => p.mailboxId,
+    read: async (trx, { tenantId, query, params, limit, cursor }) =>
+      asResult(
+        await explainActiveDays(trx, {
+          tenantId,
+          table: 'mailbox_analytics',
+          key: params.mailboxId,
+          from: query.from,
+          to: query.to,
           limit,
           cursor,
         }),

@@ -4,6 +4,7 @@ import {
   EXPLAINABLE_TABLES,
   type ExplainableMetric,
   type ExplainableTable,
+  FIGURE_SUBJECTS,
   type FigureExplanation,
   FUNNEL_SHARES,
   type MetricExplanation,
@@ -13,6 +14,9 @@ import {
   type RateSourceEmailRow,
   RECONCILIATION_CHECKS,
   type SourceEmailRow,
+  USAGE_RATIO_INPUTS,
+  USAGE_RATIOS,
+  type UsageRatioExplanation,
 } from '@penguinmails/bi-queries'
 
 const instant = z.string().openapi({ format: 'date-time' })
@@ -132,7 +136,7 @@ const figureValue = z.union([z.number(), z.string(), z.boolean(), z.null()])
 
 export const FigureExplanationSchema = z
   .object({
-    subject: z.enum(['mailbox_health', 'mailbox_warmup_progress', 'warmup', 'lead']),
+    subject: z.enum(FIGURE_SUBJECTS),
     metric: z.string(),
     key: z.record(z.string(), z.string()).openapi({ description: 'the row key' }),
     from: day.nullable().openapi({ description: 'first day covered; null: all days' }),
@@ -159,3 +163,46 @@ export const FigureExplanationSchema = z
     reconciliation: z.array(reconciliationCheck),
   })
   .openapi('FigureExplanation') satisfies z.ZodType<Omit<FigureExplanation, 'emails'>>
+
+export const UsageRatioExplanationSchema = z
+  .object({
+    metric: z.enum(USAGE_RATIOS),
+    period: z.string().openapi({ description: 'the billing period, YYYY-MM', example: '2024-03' }),
+    from: day.openapi({ description: 'first day of the period (tenant time zone)' }),
+    to: day.openapi({ description: 'first day after the period' }),
+    value: z.number().nullable().openapi({
+      description:
+        'the figure exactly as /v1/usage returns it for the period (same statement, same rounding); null when it returns null or no row',
+    }),
+    formula: z.string().openapi({ description: 'the data contract’s definition, in words' }),
+    null_reason: z.string().nullable().openapi({
+      description:
+        'why value is null: a zero denominator, no previous period, no billing row; null when it is not',
+    }),
+    inputs: z
+      .object(
+        Object.fromEntries(
+          USAGE_RATIO_INPUTS.map((i) => [i, countExplanation.optional()]),
+        ) as Record<(typeof USAGE_RATIO_INPUTS)[number], z.ZodOptional<typeof countExplanation>>,
+      )
+      .openapi({
+        description:
+          'each input explained as a usage measure (value, formula, SQL, source count, reconciliation); previous_period_emails is emails_sent of the month before; its source emails: input=… lists them',
+      }),
+    recomputed: z
+      .number()
+      .nullable()
+      .openapi({ description: 'the formula over the inputs’ values, with the route’s rounding' }),
+    recomputed_from_source: z.number().nullable().openapi({
+      description: 'the formula over the inputs’ source emails counted now',
+    }),
+    recomputed_matches: z.boolean(),
+    sql: z.object({
+      figure: statement.openapi({ description: 'the statement /v1/usage runs' }),
+      recompute: statement.openapi({ description: 'the formula over the inputs’ values' }),
+    }),
+    emails_of: z
+      .enum(USAGE_RATIO_INPUTS)
+      .openapi({ description: 'the input whose source emails data lists' }),
+  })
+  .openapi('UsageRatioExplanation') satisfies z.ZodType<Omit<UsageRatioExplanation, 'emails'>>
