@@ -89,16 +89,17 @@ describe('the freshness watermark', () => {
     expect(fresh.pending_changes).toBe(0)
     expect(new Date(fresh.as_of).getTime()).toBeGreaterThanOrEqual(beforeFresh.getTime())
 
-    // a new email: its campaign-day, mailbox-day and lead-campaign keys wait
+    // a new email: its campaign-day, mailbox-day, lead-campaign and billing-month keys wait
     await insertEmail('tenant-a', 1001)
     const stale = await watermark('tenant-a')
-    expect(stale.pending_changes).toBe(3)
+    expect(stale.pending_changes).toBe(4)
     expect(stale.as_of).toBe(await oldestKey('tenant-a'))
     expect(new Date(stale.as_of).getTime()).toBeLessThanOrEqual((await databaseNow()).getTime())
     // the analytics do not show it yet
     expect(stale.data.reduce((t, r) => t + r.sent, 0)).toBe(0)
 
-    // a reply arrives: more changes wait, and as_of does not move forward
+    // a reply arrives: more changes wait (not the billing month: no billed column changed), and
+    // as_of does not move forward
     await writer
       .updateTable('emails')
       .set({ replied_at: new Date('2024-02-11T09:00:00Z') })
@@ -106,7 +107,7 @@ describe('the freshness watermark', () => {
       .where('id', '=', '1001')
       .execute()
     const staler = await watermark('tenant-a')
-    expect(staler.pending_changes).toBe(6)
+    expect(staler.pending_changes).toBe(7)
     expect(staler.as_of).toBe(stale.as_of)
 
     // another tenant's watermark is its own: nothing waits for tenant-b
@@ -123,7 +124,7 @@ describe('the freshness watermark', () => {
   it('is on every tenant route, CSV exports and admin reads of a tenant included', async () => {
     await insertEmail('tenant-b', 2001)
     const pending = (await watermark('tenant-b')).pending_changes
-    expect(pending).toBe(3)
+    expect(pending).toBe(4)
     const campaign = h.fixture.campaigns.find((c) => c.tenant_id === 'tenant-b')?.id as string
     for (const path of [
       `/v1/campaigns/${campaign}/trend?${RANGE}`,

@@ -3,6 +3,7 @@ import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { TestHooks } from '../src/context.js'
 import { type ApiHarness, openApiHarness } from './support/api-harness.js'
+import { leadOf } from './support/fixture-ids.js'
 import { type DocumentedRoute, documentedRoutes, routeUrl } from './support/openapi-routes.js'
 
 let h: ApiHarness
@@ -17,7 +18,11 @@ beforeAll(async () => {
     seed: 41,
     hooks,
     fixture: { campaignsPerTenant: 4, days: 40 },
+    // every request must reach the database, where H8 forces its failures; result-cache.test.ts
+    // covers the cache
+    resultCacheBytes: 0,
   })
+  OWN.leadId = leadOf(h, OWN.campaignId)
   routes = await documentedRoutes(h)
   member = await h.token({ tenant_id: 'tenant-a', role: 'member' })
   admin = await h.token({ sub: 'admin-1', tenant_id: 'tenant-a', role: 'admin' })
@@ -27,7 +32,13 @@ afterAll(async () => {
   await h?.close()
 })
 
-const OWN = { campaignId: 'tenant-a-c0', mailboxId: 'tenant-a-mb0', tenantId: 'tenant-a' }
+const OWN = {
+  campaignId: 'tenant-a-c0',
+  mailboxId: 'tenant-a-mb0',
+  // a lead of that campaign, from the fixture (leads are drawn at random)
+  leadId: '',
+  tenantId: 'tenant-a',
+}
 
 /** A problem+json body with type, title, status equal to the HTTP status, and detail. */
 async function expectProblem(
@@ -217,10 +228,12 @@ describe('property: malformed input never gets a 5xx (H1)', () => {
       )
     }
     expect(requests).toBe(routes.filter((r) => r.secured).length * 250)
-    // the generator reaches both the validation and the database: both outcomes occur often
+    // the generator reaches both the validation (400) and the database (200, or 404 for the
+    // random ids it puts in paths): both outcomes occur often
     const total = [...statuses.values()].reduce((a, b) => a + b, 0)
-    expect(statuses.get(200) ?? 0).toBeGreaterThan(total / 10)
-    expect(statuses.get(400) ?? 0).toBeGreaterThan(total / 3)
+    const seen = JSON.stringify(Object.fromEntries(statuses))
+    expect((statuses.get(200) ?? 0) + (statuses.get(404) ?? 0), seen).toBeGreaterThan(total / 5)
+    expect(statuses.get(400) ?? 0, seen).toBeGreaterThan(total / 5)
   }, 300_000)
 })
 

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto'
 import { sign } from 'hono/jwt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ApiHarness, JWT_SECRET, openApiHarness } from './support/api-harness.js'
+import { leadOf } from './support/fixture-ids.js'
 import { type DocumentedRoute, documentedRoutes, routeUrl } from './support/openapi-routes.js'
 
 let h: ApiHarness
@@ -15,6 +16,8 @@ beforeAll(async () => {
     seed: 21,
     config: { jwtIssuer: ISSUER, jwtAudience: AUDIENCE },
   })
+  OWN.leadId = leadOf(h, OWN.campaignId)
+  OTHER.leadId = leadOf(h, OTHER.campaignId)
   routes = await documentedRoutes(h)
 })
 
@@ -22,8 +25,19 @@ afterAll(async () => {
   await h?.close()
 })
 
-const OWN = { campaignId: 'tenant-a-c0', mailboxId: 'tenant-a-mb0', tenantId: 'tenant-a' }
-const OTHER = { campaignId: 'tenant-b-c0', mailboxId: 'tenant-b-mb0', tenantId: 'tenant-b' }
+const OWN = {
+  campaignId: 'tenant-a-c0',
+  mailboxId: 'tenant-a-mb0',
+  // a lead of that campaign, from the fixture (leads are drawn at random)
+  leadId: '',
+  tenantId: 'tenant-a',
+}
+const OTHER = {
+  campaignId: 'tenant-b-c0',
+  mailboxId: 'tenant-b-mb0',
+  leadId: '',
+  tenantId: 'tenant-b',
+}
 
 function b64(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url')
@@ -148,7 +162,11 @@ describe('every documented route', () => {
       const otherBody = await expectProblem(other, 404)
       const unknown = await expectProblem(
         await h.get(
-          routeUrl(route, { campaignId: 'no-such-campaign', mailboxId: 'no-such-mailbox' }),
+          routeUrl(route, {
+            campaignId: 'no-such-campaign',
+            mailboxId: 'no-such-mailbox',
+            leadId: 'no-such-lead',
+          }),
           member,
         ),
         404,

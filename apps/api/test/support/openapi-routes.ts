@@ -47,6 +47,8 @@ export const VALID_QUERY: Record<string, string> = {
   from: '2024-01-01',
   to: '2024-04-01',
   days: '60',
+  // the explain routes' required choice of figure
+  rate: 'open_rate',
 }
 
 /** A URL of the route with valid parameters; `path` overrides path parameter values. */
