@@ -261,6 +261,8 @@ async function eraseTenant(
       )
       // the summary view holds campaign names and ids: refreshed with the change, in its transaction
       await sql`select pm_refresh_campaign_performance_summary(true)`.execute(trx)
+      // the statements above bumped the read API's data versions of the old id as well
+      await sql`select pm_rename_tenant_versions(${tenantId}, ${pseudonym})`.execute(trx)
       let ledgerId = ledger[0]?.id
       if (!ledgerId) {
         const { rows } = await sql<{ id: string }>`

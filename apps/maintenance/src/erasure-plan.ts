@@ -88,3 +88,10 @@ export const DIRTY_KEYS: ErasedTable = {
 }
 
 export const ALL_TABLES: ErasedTable[] = [...SOURCE_TABLES, ...ANALYTICS_TABLES, DIRTY_KEYS]
+
+/**
+ * Tables holding the tenant id that the erasure renames through a function of their own, not a
+ * statement of this plan: the read API's data versions (pm_rename_tenant_versions, migration 0010),
+ * written only by their owner.
+ */
+export const RENAMED_BY_FUNCTION = ['analytics_tenant_versions'] as const

@@ -6,7 +6,7 @@ import { createTestDatabase, type TestDatabase } from '@penguinmails/schema/test
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runAnonymize } from '../src/anonymize.js'
 import type { MaintenanceContext } from '../src/context.js'
-import { ALL_TABLES } from '../src/erasure-plan.js'
+import { ALL_TABLES, RENAMED_BY_FUNCTION } from '../src/erasure-plan.js'
 import { createPseudonymizer } from '../src/pseudonyms.js'
 import { runVerify, type TenantDrift } from '../src/verify.js'
 import { describeKills, G4_RUNS, killInsideErasure } from './support/erasure-crash.js'
@@ -104,8 +104,9 @@ describe('anonymize --tenant', () => {
         where c.relkind in ('r', 'p') and not c.relispartition
           and n.nspname not in ('pg_catalog', 'information_schema') order by 1`,
     )
-    const covered = new Set([
+    const covered = new Set<string>([
       ...ALL_TABLES.map((t) => t.table),
+      ...RENAMED_BY_FUNCTION,
       'admin_audit_log',
       'admin_system_events',
     ])

@@ -31,9 +31,10 @@ export async function tenantFreshness(db: Kysely<DB>, tenantId: string): Promise
 export interface TenantFreshnessAndVersion {
   freshness: TenantFreshness
   /**
-   * analytics_tenant_versions.version (migration 0010), a decimal string; '0' when the tenant's
-   * data never changed since the migration. Every write to the tables a cached read depends on
-   * bumps it in the writing transaction, so equal versions mean equal data.
+   * The sum of the tenant's bumps in analytics_tenant_versions (migration 0010), a decimal string;
+   * '0' when the tenant's data never changed since the migration. Every write to the tables a
+   * cached read depends on adds a bump in the writing transaction, so equal versions mean equal
+   * data.
    */
   version: string
 }
@@ -41,7 +42,7 @@ export interface TenantFreshnessAndVersion {
 /** The SQL of tenantFreshnessAndVersion, `$1` being the tenant: also sent inline by the API. */
 export const FRESHNESS_AND_VERSION_SQL = `
     select count(*)::int as pending, coalesce(min(created_at), now()) as as_of,
-           coalesce((select version from analytics_tenant_versions where tenant_id = $1), 0)::text
+           coalesce((select sum(bumps) from analytics_tenant_versions where tenant_id = $1), 0)::text
              as version
       from analytics_dirty_keys
      where tenant_id = $1`
@@ -71,7 +72,7 @@ export async function tenantFreshnessAndVersion(
 ): Promise<TenantFreshnessAndVersion> {
   const { rows } = await sql<{ pending: number; as_of: Date; version: string }>`
     select count(*)::int as pending, coalesce(min(created_at), now()) as as_of,
-           coalesce((select version from analytics_tenant_versions where tenant_id = ${tenantId}), 0)::text
+           coalesce((select sum(bumps) from analytics_tenant_versions where tenant_id = ${tenantId}), 0)::text
              as version
       from analytics_dirty_keys
      where tenant_id = ${tenantId}`.execute(db)

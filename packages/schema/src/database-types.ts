@@ -175,9 +175,10 @@ export interface AnalyticsDirtyKeys {
 }
 
 export interface AnalyticsTenantVersions {
+  bumps: Generated<Int8>;
   changed_at: Generated<Timestamp>;
+  seq: Generated<Int8>;
   tenant_id: string;
-  version: Generated<Int8>;
 }
 
 export interface BillingAnalytics {

@@ -45,5 +45,7 @@ END
 $$;
 DROP FUNCTION pm_bump_versions_of_changed_tenants();
 DROP FUNCTION pm_bump_versions_of_changed_rows();
+DROP FUNCTION pm_rename_tenant_versions(text, text);
+DROP FUNCTION pm_fold_tenant_versions(text[]);
 DROP FUNCTION pm_bump_tenant_versions(text[]);
 DROP TABLE analytics_tenant_versions;

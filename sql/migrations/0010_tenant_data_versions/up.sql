@@ -5,14 +5,19 @@
 -- transition tables cover every writer (the aggregator, maintenance, a manual fix in psql); they
 -- run as the owner (SECURITY DEFINER), so no writer needs a grant on this table.
 --
--- The version is a counter bumped under the row's lock, never a sequence value: two writers of one
--- tenant commit one after the other, and each commit changes the value a reader sees. Rows are
--- never deleted (a re-created row would start again at a value a cache may hold); a tenant without
--- a row reads as version 0.
+-- The version is the number of bumps: each bump inserts a row of weight 1, never updates one, so
+-- that writers of one tenant never wait on each other for it, and a writer in a REPEATABLE READ
+-- transaction (the archive) never fails on a row another bump changed. A reader takes the sum in
+-- its snapshot: every commit that bumped adds to it, so a body cached at sum v is served only
+-- while no change was committed since. pm_fold_tenant_versions replaces a tenant's rows by one row
+-- of their summed weight (the sum stays the same) and keeps the table small: the aggregator's
+-- drain folds the tenants of each batch. A sequence value would not do: commits come in any order.
 CREATE TABLE analytics_tenant_versions (
-  tenant_id text PRIMARY KEY,
-  version bigint NOT NULL DEFAULT 1,
-  changed_at timestamptz NOT NULL DEFAULT now()
+  tenant_id text NOT NULL,
+  seq bigint GENERATED ALWAYS AS IDENTITY,
+  bumps bigint NOT NULL DEFAULT 1 CHECK (bumps > 0),
+  changed_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (tenant_id, seq)
 );
 
 ALTER TABLE analytics_tenant_versions ENABLE ROW LEVEL SECURITY;
@@ -21,19 +26,41 @@ ALTER TABLE analytics_tenant_versions FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON analytics_tenant_versions FOR ALL TO pm_reader
   USING (tenant_id = nullif(current_setting('app.current_tenant_id', true), ''))
   WITH CHECK (tenant_id = nullif(current_setting('app.current_tenant_id', true), ''));
--- the triggers write as the owner (SECURITY DEFINER); nobody else writes
+-- the triggers and functions write as the owner (SECURITY DEFINER); nobody else writes
 CREATE POLICY owner_access ON analytics_tenant_versions FOR ALL TO pm_owner
   USING (true) WITH CHECK (true);
 CREATE POLICY service_read ON analytics_tenant_versions FOR SELECT TO pm_writer USING (true);
 GRANT SELECT ON analytics_tenant_versions TO pm_reader, pm_writer;
 
--- Bumps the given tenants' versions, in tenant order so that two statements touching overlapping
--- tenants take the row locks in the same order.
+-- Bumps the given tenants' versions: one row each, whatever else is writing.
 CREATE FUNCTION pm_bump_tenant_versions(p_tenants text[]) RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path FROM CURRENT AS $$
-  INSERT INTO analytics_tenant_versions AS v (tenant_id)
-  SELECT DISTINCT t FROM unnest(p_tenants) AS t WHERE t IS NOT NULL ORDER BY 1
-  ON CONFLICT (tenant_id) DO UPDATE SET version = v.version + 1, changed_at = now();
+  INSERT INTO analytics_tenant_versions (tenant_id)
+  SELECT DISTINCT t FROM unnest(p_tenants) AS t WHERE t IS NOT NULL;
+$$;
+
+-- Folds each given tenant's rows into one, in a READ COMMITTED transaction: rows another
+-- transaction adds meanwhile are left for a later fold, and a fold racing another skips the rows
+-- the other deleted, so the sums never change.
+CREATE FUNCTION pm_fold_tenant_versions(p_tenants text[]) RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+  WITH folded AS (
+    DELETE FROM analytics_tenant_versions WHERE tenant_id = ANY (p_tenants)
+    RETURNING tenant_id, bumps, changed_at
+  )
+  INSERT INTO analytics_tenant_versions (tenant_id, bumps, changed_at)
+  SELECT tenant_id, sum(bumps), max(changed_at) FROM folded GROUP BY tenant_id;
+$$;
+
+-- GDPR erasure of a tenant (apps/maintenance) renames its id everywhere; here too, as the last
+-- step of the erasure's transaction (its earlier statements bumped the old id as well).
+CREATE FUNCTION pm_rename_tenant_versions(p_old text, p_new text) RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+  WITH renamed AS (
+    DELETE FROM analytics_tenant_versions WHERE tenant_id = p_old RETURNING bumps, changed_at
+  )
+  INSERT INTO analytics_tenant_versions (tenant_id, bumps, changed_at)
+  SELECT p_new, sum(bumps), max(changed_at) FROM renamed HAVING count(*) > 0;
 $$;
 
 -- One function for every table keyed by tenant_id. PL/pgSQL plans a branch only when it runs, so
@@ -113,7 +140,10 @@ CREATE TRIGGER tenants_version_truncates AFTER TRUNCATE ON tenants
 -- pm_archive_partition (0007, redefined here with the bump added) bumps the tenants with rows in
 -- it before it detaches. (Read through the parent: the owner is subject to row level security on
 -- the partition itself.)
-REVOKE EXECUTE ON FUNCTION pm_bump_tenant_versions(text[]) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION pm_bump_tenant_versions(text[]), pm_fold_tenant_versions(text[]),
+  pm_rename_tenant_versions(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pm_fold_tenant_versions(text[]), pm_rename_tenant_versions(text, text)
+  TO pm_writer;
 
 CREATE OR REPLACE FUNCTION pm_archive_partition(p_partition regclass)
 RETURNS TABLE (moved_rows bigint, moved_checksum numeric)
