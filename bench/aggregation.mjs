@@ -6,9 +6,10 @@ import os from 'node:os'
 import { parseArgs } from 'node:util'
 import { drainDirtyKeys, recomputeAll } from '@penguinmails/aggregator'
 import { generateSourceData } from '@penguinmails/data-generator'
-import { createDatabase, migrate, ROLES } from '@penguinmails/schema'
-import { createTestDatabase, TEST_SERVER_URL } from '@penguinmails/schema/testing'
+import { ROLES } from '@penguinmails/schema'
+import { createTestDatabase } from '@penguinmails/schema/testing'
 import { sql } from 'kysely'
+import { keptDatabase } from './kept-database.mjs'
 
 const { values } = parseArgs({
   options: {
@@ -47,39 +48,16 @@ async function drainUntilIdle(db) {
   }
 }
 
-/** A database kept by an earlier run, opened the way createTestDatabase opens its own. */
-function existingDatabase(name) {
-  const urlFor = (role) => {
-    const url = new URL(TEST_SERVER_URL)
-    url.pathname = `/${name}`
-    if (role) url.username = role
-    return url.toString()
-  }
-  const opened = []
-  return {
-    url: urlFor,
-    connect(role) {
-      const db = createDatabase({ databaseUrl: urlFor(role) })
-      opened.push(db)
-      return db
-    },
-    async close() {
-      await Promise.all(opened.map((d) => d.db.destroy()))
-    },
-  }
-}
-
 const results = []
 for (const emails of sizes) {
-  const database = values.database
-    ? existingDatabase(values.database)
-    : await createTestDatabase({ label: `bench_${emails}` })
+  const kept = values.database ? await keptDatabase(values.database) : undefined
+  const database = kept?.database ?? (await createTestDatabase({ label: `bench_${emails}` }))
   try {
     const su = database.connect().db
     const writer = database.connect(ROLES.writer).db
     let load = { ms: 0 }
     if (values.database) {
-      log(`reusing ${values.database}: ${JSON.stringify(await migrate(su))}`)
+      log(`reusing ${values.database}, migrations applied: ${kept.migrated.join(', ') || 'none'}`)
       const { rows } = await sql`select count(*)::int as n from emails`.execute(su)
       if (rows[0].n !== emails)
         throw new Error(`${values.database} holds ${rows[0].n} emails, not --emails ${emails}`)

@@ -1,5 +1,6 @@
 // API benchmark (issue #3): node bench/api/api-latency.mjs [--emails 10000000] [--tenants 300]
-//   [--campaigns N] [--seconds 30] [--connections 50] [--cache-bytes N] [--cold]
+//   [--campaigns N] [--seconds 30] [--connections 50] [--cache-bytes N] [--cold] [--keep]
+//   [--database <kept database>]
 // Generates the source data, aggregates it, starts the built API (apps/api/dist) as pm_admin and a
 // Hono hello-world, each in its own process, and measures with autocannon, in the same run:
 // the hello-world, the campaign performance endpoint over the last 30 days of data, and the usage
@@ -17,6 +18,7 @@ import { generateSourceData } from '@penguinmails/data-generator'
 import { ROLES } from '@penguinmails/schema'
 import { createTestDatabase } from '@penguinmails/schema/testing'
 import { sql } from 'kysely'
+import { keptDatabase } from '../kept-database.mjs'
 
 const { values } = parseArgs({
   options: {
@@ -31,6 +33,9 @@ const { values } = parseArgs({
     // measure from a cold result cache: skip the warm-up that requests every (tenant, path) once
     cold: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    // reuse a database kept by an earlier run (--keep) or by bench/dev tooling: generated with
+    // seed 42, these --tenants and --campaigns, and aggregated; migrated first, never dropped
+    database: { type: 'string' },
   },
 })
 const apiRequire = createRequire(new URL('../../apps/api/package.json', import.meta.url))
@@ -150,21 +155,29 @@ function run(url, paths, tokens) {
   })
 }
 
-const database = await createTestDatabase({ label: 'bench_api' })
+const kept = values.database ? await keptDatabase(values.database) : undefined
+const database = kept?.database ?? (await createTestDatabase({ label: 'bench_api' }))
 const processes = []
 try {
   const su = database.connect().db
   const emails = Number(values.emails)
-  log(`generating ${emails} emails for ${values.tenants} tenants`)
-  await generateSourceData(su, {
-    seed: 42,
-    emails,
-    tenants: Number(values.tenants),
-    ...(values.campaigns ? { campaigns: Number(values.campaigns) } : {}),
-    end: '2024-06-30',
-  })
-  log('aggregating')
-  await recomputeAll(database.connect(ROLES.writer).db, { tenantsPerBatch: 10_000 })
+  if (kept) {
+    log(`reusing ${values.database}, migrations applied: ${kept.migrated.join(', ') || 'none'}`)
+    const { rows } = await sql`select count(*)::int as n from emails`.execute(su)
+    if (rows[0].n !== emails)
+      throw new Error(`${values.database} holds ${rows[0].n} emails, not --emails ${emails}`)
+  } else {
+    log(`generating ${emails} emails for ${values.tenants} tenants`)
+    await generateSourceData(su, {
+      seed: 42,
+      emails,
+      tenants: Number(values.tenants),
+      ...(values.campaigns ? { campaigns: Number(values.campaigns) } : {}),
+      end: '2024-06-30',
+    })
+    log('aggregating')
+    await recomputeAll(database.connect(ROLES.writer).db, { tenantsPerBatch: 10_000 })
+  }
   await sql`vacuum analyze`.execute(su)
   const facts = (
     await sql`select (select count(*)::int from tenants) as tenants,
@@ -237,5 +250,6 @@ try {
     )
 } finally {
   for (const child of processes) child.kill('SIGTERM')
-  if (!values.keep) await database.drop()
+  if (kept) await database.close()
+  else if (!values.keep) await database.drop()
 }
