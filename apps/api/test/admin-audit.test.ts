@@ -3,6 +3,7 @@ import { sql } from 'kysely'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createApp } from '../src/app.js'
 import { type ApiHarness, openApiHarness } from './support/api-harness.js'
+import { leadOf } from './support/fixture-ids.js'
 import { type DocumentedRoute, documentedRoutes, routeUrl } from './support/openapi-routes.js'
 
 let h: ApiHarness
@@ -92,6 +93,7 @@ describe('admin reads are audited', () => {
           tenantId: 'tenant-c',
           campaignId: 'tenant-c-c0',
           mailboxId: 'tenant-c-mb0',
+          leadId: leadOf(h, 'tenant-c-c0'),
         }),
         admin,
       )
@@ -101,14 +103,19 @@ describe('admin reads are audited', () => {
       expect(entries, route.path).toHaveLength(1)
       expect(entries[0]).toMatchObject({ admin_id: 'admin-42', action: 'read', outcome: 'success' })
       if (route.pathParams.includes('tenantId')) expect(entries[0]?.tenant_id).toBe('tenant-c')
+      // the campaign, or a lead of it: 'tenant-c-c0/<lead id>'
       if (route.pathParams.includes('campaignId'))
-        expect(entries[0]?.resource_id).toBe('tenant-c-c0')
+        expect(entries[0]?.resource_id).toMatch(/^tenant-c-c0(\/|$)/)
     }
     for (const route of routes.filter((r) => r.secured && !r.admin)) {
       expect(
         (
           await h.get(
-            routeUrl(route, { campaignId: 'tenant-a-c0', mailboxId: 'tenant-a-mb0' }),
+            routeUrl(route, {
+              campaignId: 'tenant-a-c0',
+              mailboxId: 'tenant-a-mb0',
+              leadId: leadOf(h, 'tenant-a-c0'),
+            }),
             member,
           )
         ).status,
