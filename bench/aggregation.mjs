@@ -113,12 +113,14 @@ for (const emails of sizes) {
     }
 
     // (c) the seed's approach: one query per (campaign, day, step), then an upsert; timed on a sample
-    await sql`create index emails_seed_idx on emails (campaign_id, sequence_step_id, sent_at)`.execute(
+    await sql`create index if not exists emails_seed_idx on emails (campaign_id, sequence_step_id, sent_at)`.execute(
       su,
     )
-    await sql`create table seed_campaign_analytics (campaign_id text, day date, step_id text, sent int,
+    await sql`create table if not exists seed_campaign_analytics (campaign_id text, day date, step_id text, sent int,
                 delivered int, opened int, clicked int, replied int, bounced int, unsubscribed int,
                 complaints int, primary key (campaign_id, day, step_id))`.execute(su)
+    // a reused database (--database) holds an earlier run's rows
+    await sql`truncate seed_campaign_analytics`.execute(su)
     // the units the seed's loop visits, as the sample below counts them: every step of a campaign
     // on every local day the campaign sent something (empty step-days included)
     const units = (
