@@ -74,6 +74,67 @@ const DERIVED =
 const EXPLAINED =
   'Returns the contract’s formula in words, the SQL that reads the figure and the SQL that selects its source emails, the reconciliations it takes part in (source emails = figure; day rows = range total; step rows = campaign row, except completed_leads; campaign rows = the tenant’s usage over whole months), and, as data, the source emails themselves (keyset-paginated; CSV exports them all).'
 
+const ENTITY = {
+  campaign: { param: 'campaignId', description: 'the campaign id' },
+  mailbox: { param: 'mailboxId', description: 'the mailbox (email account) id' },
+} as const
+
+/**
+ * A figure of one campaign or mailbox over [from, to), explained with its source emails as the
+ * paginated data: the shape shared by the active-days, health and warmup-progress routes.
+ */
+function registerEntityFigure(
+  app: OpenAPIHono<AppEnv>,
+  context: AppContext,
+  route: {
+    name: string
+    path: string
+    entity: keyof typeof ENTITY
+    summary: string
+    description: string
+    explain: (
+      trx: Transaction<DB>,
+      args: {
+        tenantId: string
+        key: string
+        from: string
+        to: string
+        limit: number
+        cursor: string | undefined
+      },
+    ) => Promise<FigureExplanation | null>
+  },
+): void {
+  const { param, description } = ENTITY[route.entity]
+  registerTenantRead(app, context, {
+    name: route.name,
+    path: route.path,
+    tag: 'explain',
+    summary: route.summary,
+    description: `${route.description} ${DERIVED}`,
+    query: z
+      .strictObject({ ...dateRangeFields, ...pageFields, ...formatField })
+      .superRefine(checkRange),
+    params: z.object({ [param]: identifier(description) }),
+    row: SourceEmailRowSchema,
+    paginated: true,
+    extra: { explanation: FigureExplanationSchema },
+    resourceId: (p) => p[param],
+    read: async (trx, { tenantId, query, params, limit, cursor }) =>
+      asResult(
+        await route.explain(trx, {
+          tenantId,
+          // validated as present by the params schema above, built on the same name
+          key: params[param] as string,
+          from: query.from,
+          to: query.to,
+          limit,
+          cursor,
+        }),
+      ),
+  })
+}
+
 export function registerExplainRoutes(app: OpenAPIHono<AppEnv>, context: AppContext): void {
   registerTenantRead(app, context, {
     name: 'explain_campaign',
@@ -271,60 +332,24 @@ export function registerExplainRoutes(app: OpenAPIHono<AppEnv>, context: AppCont
       ),
   })
 
-  registerTenantRead(app, context, {
+  registerEntityFigure(app, context, {
     name: 'explain_campaign_active_days',
     path: '/explain/campaigns/{campaignId}/active-days',
-    tag: 'explain',
+    entity: 'campaign',
     summary: 'Explain a campaign’s active_days',
-    description: `Explains the active_days /v1/campaigns/performance returns for the campaign over [from, to): the number of its campaign_analytics day rows in the range (each a day with campaign emails), the rows counted, the count recomputed as the distinct send days of its emails. ${DERIVED}`,
-    query: z
-      .strictObject({ ...dateRangeFields, ...pageFields, ...formatField })
-      .superRefine(checkRange),
-    params: z.object({ campaignId: identifier('the campaign id') }),
-    row: SourceEmailRowSchema,
-    paginated: true,
-    extra: { explanation: FigureExplanationSchema },
-    resourceId: (p) => p.campaignId,
-    read: async (trx, { tenantId, query, params, limit, cursor }) =>
-      asResult(
-        await explainActiveDays(trx, {
-          tenantId,
-          table: 'campaign_analytics',
-          key: params.campaignId,
-          from: query.from,
-          to: query.to,
-          limit,
-          cursor,
-        }),
-      ),
+    description: `Explains the active_days /v1/campaigns/performance returns for the campaign over [from, to): the number of its campaign_analytics day rows in the range (each a day with campaign emails), the rows counted, the count recomputed as the distinct send days of its emails.`,
+    explain: (trx, { key, ...rest }) =>
+      explainActiveDays(trx, { ...rest, table: 'campaign_analytics', key }),
   })
 
-  registerTenantRead(app, context, {
+  registerEntityFigure(app, context, {
     name: 'explain_mailbox_active_days',
     path: '/explain/mailboxes/{mailboxId}/active-days',
-    tag: 'explain',
+    entity: 'mailbox',
     summary: 'Explain a mailbox’s active_days',
-    description: `Explains the active_days /v1/mailboxes returns for the mailbox over [from, to): the number of its mailbox_analytics day rows in the range (each a day with any email, campaign or warmup), the rows counted, the count recomputed as the distinct send days of its emails. ${DERIVED}`,
-    query: z
-      .strictObject({ ...dateRangeFields, ...pageFields, ...formatField })
-      .superRefine(checkRange),
-    params: z.object({ mailboxId: identifier('the mailbox (email account) id') }),
-    row: SourceEmailRowSchema,
-    paginated: true,
-    extra: { explanation: FigureExplanationSchema },
-    resourceId: (p) => p.mailboxId,
-    read: async (trx, { tenantId, query, params, limit, cursor }) =>
-      asResult(
-        await explainActiveDays(trx, {
-          tenantId,
-          table: 'mailbox_analytics',
-          key: params.mailboxId,
-          from: query.from,
-          to: query.to,
-          limit,
-          cursor,
-        }),
-      ),
+    description: `Explains the active_days /v1/mailboxes returns for the mailbox over [from, to): the number of its mailbox_analytics day rows in the range (each a day with any email, campaign or warmup), the rows counted, the count recomputed as the distinct send days of its emails.`,
+    explain: (trx, { key, ...rest }) =>
+      explainActiveDays(trx, { ...rest, table: 'mailbox_analytics', key }),
   })
 
   registerTenantRead(app, context, {
@@ -421,58 +446,22 @@ export function registerExplainRoutes(app: OpenAPIHono<AppEnv>, context: AppCont
       ),
   })
 
-  registerTenantRead(app, context, {
+  registerEntityFigure(app, context, {
     name: 'explain_mailbox_health',
     path: '/explain/mailboxes/{mailboxId}/health',
-    tag: 'explain',
+    entity: 'mailbox',
     summary: 'Explain a mailbox health score',
-    description: `Explains the health_score /v1/mailboxes returns for the mailbox over [from, to): that of its last active day, over all its emails of the 7 days ending it. ${DERIVED}`,
-    query: z
-      .strictObject({ ...dateRangeFields, ...pageFields, ...formatField })
-      .superRefine(checkRange),
-    params: z.object({ mailboxId: identifier('the mailbox (email account) id') }),
-    row: SourceEmailRowSchema,
-    paginated: true,
-    extra: { explanation: FigureExplanationSchema },
-    resourceId: (p) => p.mailboxId,
-    read: async (trx, { tenantId, query, params, limit, cursor }) =>
-      asResult(
-        await explainMailboxHealth(trx, {
-          tenantId,
-          mailboxId: params.mailboxId,
-          from: query.from,
-          to: query.to,
-          limit,
-          cursor,
-        }),
-      ),
+    description: `Explains the health_score /v1/mailboxes returns for the mailbox over [from, to): that of its last active day, over all its emails of the 7 days ending it.`,
+    explain: (trx, { key, ...rest }) => explainMailboxHealth(trx, { ...rest, mailboxId: key }),
   })
 
-  registerTenantRead(app, context, {
+  registerEntityFigure(app, context, {
     name: 'explain_mailbox_warmup_progress',
     path: '/explain/mailboxes/{mailboxId}/warmup-progress',
-    tag: 'explain',
+    entity: 'mailbox',
     summary: 'Explain a mailbox warmup progress',
-    description: `Explains the warmup_progress_percentage /v1/mailboxes returns for the mailbox over [from, to): the progress of its last warmup day in the range, from its warmup status row. ${DERIVED}`,
-    query: z
-      .strictObject({ ...dateRangeFields, ...pageFields, ...formatField })
-      .superRefine(checkRange),
-    params: z.object({ mailboxId: identifier('the mailbox (email account) id') }),
-    row: SourceEmailRowSchema,
-    paginated: true,
-    extra: { explanation: FigureExplanationSchema },
-    resourceId: (p) => p.mailboxId,
-    read: async (trx, { tenantId, query, params, limit, cursor }) =>
-      asResult(
-        await explainWarmupProgress(trx, {
-          tenantId,
-          mailboxId: params.mailboxId,
-          from: query.from,
-          to: query.to,
-          limit,
-          cursor,
-        }),
-      ),
+    description: `Explains the warmup_progress_percentage /v1/mailboxes returns for the mailbox over [from, to): the progress of its last warmup day in the range, from its warmup status row.`,
+    explain: (trx, { key, ...rest }) => explainWarmupProgress(trx, { ...rest, mailboxId: key }),
   })
 
   registerTenantRead(app, context, {
