@@ -81,8 +81,14 @@ async function ready(run: Run) {
 async function campaignSends(url: string, token: string): Promise<number> {
   const from = new Date(Date.now() - 100 * 86_400_000).toISOString().slice(0, 10)
   const to = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10)
-  const response = await fetch(`${url}v1/usage?from=${from}&to=${to}`, {
-    headers: { authorization: `Bearer ${token}` },
+  const get = () =>
+    fetch(`${url}v1/usage?from=${from}&to=${to}`, { headers: { authorization: `Bearer ${token}` } })
+  // one retry of this GET when a kept-alive socket was reset: the server closes idle sockets after
+  // 5 s, and when its event loop is busy (PGlite runs in the same process) that close can cross a
+  // request sent on the socket; browsers retry the same way. A crashed demo still fails (refused).
+  const response = await get().catch((error: { cause?: { code?: string } }) => {
+    if (error.cause?.code !== 'ECONNRESET') throw error
+    return get()
   })
   expect(response.status, await response.clone().text()).toBe(200)
   const body = (await response.json()) as { data: { emails_sent: number }[] }
@@ -123,7 +129,9 @@ describe('pnpm start on embedded PGlite', () => {
       expect(await page.text()).toMatch(/PenguinMails/)
 
       // the simulated stream sends new campaign emails, and the in-process loop aggregates them
-      const before = await campaignSends(firstTokens.url, firstTokens.member)
+      const before = await campaignSends(firstTokens.url, firstTokens.member).catch((error) => {
+        throw new Error(`${error} (demo exit code ${first.child.exitCode}):\n${first.output()}`)
+      })
       expect(before).toBeGreaterThan(0)
       await waitForMoreSends(firstTokens.url, firstTokens.member, before)
 
