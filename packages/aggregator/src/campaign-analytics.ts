@@ -29,6 +29,7 @@ export async function recomputeCampaignAnalytics(
           emailsOfTenants(s),
           sql`st.tenant_id = b.tenant_id`,
           sql`a.tenant_id = b.tenant_id`,
+          false,
         ),
       ),
     )
@@ -48,6 +49,7 @@ export async function recomputeCampaignAnalytics(
             and e.sent_at >= b.from_at and e.sent_at < b.to_at`,
         sql`st.tenant_id = b.tenant_id and st.campaign_id = b.campaign_id`,
         sql`a.tenant_id = b.tenant_id and a.campaign_id = b.campaign_id`,
+        true,
       ),
     )
   }
@@ -60,6 +62,8 @@ async function run(
   emailInScope: RawBuilder<unknown>,
   stepInScope: RawBuilder<unknown>,
   rowInScope: RawBuilder<unknown>,
+  /** the scope holds single keys (see deleteRows) */
+  byKey: boolean,
 ): Promise<TableCounts[]> {
   const { rows } = await sql<{
     step_upserts: number
@@ -147,6 +151,7 @@ async function run(
       rows: 'step_rows',
       key: ['tenant_id', 'sequence_step_id', 'day'],
       inScope: sql`${rowInScope} and a.day >= b.from_day and a.day < b.to_day`,
+      byKey,
     })},
     ${writeRows({
       name: 'campaign',
@@ -161,6 +166,7 @@ async function run(
       rows: 'campaign_rows',
       key: ['tenant_id', 'campaign_id', 'day'],
       inScope: sql`${rowInScope} and a.day >= b.from_day and a.day < b.to_day`,
+      byKey,
     })}
     select ${writeCounts('step', 'sequence_step_analytics_default')},
            (select count(*) from step_deletes)::int as step_deletes,

@@ -6,6 +6,7 @@ import {
   NO_END,
   NO_START,
   type NormalizedScope,
+  withIndexLookups,
   withSequentialScans,
 } from './recompute-scope.js'
 import type { TableCounts } from './table-counts.js'
@@ -62,6 +63,7 @@ export async function recomputeMailboxAnalytics(
         {
           inScope: sql`a.tenant_id = b.tenant_id and a.email_account_id = b.mailbox_id
                        and a.day >= b.from_day and a.day < b.to_day`,
+          byKey: true,
         },
       ),
     )
@@ -73,9 +75,10 @@ export async function recomputeMailboxAnalytics(
   const days = scope.mailboxDays.filter((m) => m.fromDay !== NO_START && m.toDay !== NO_END)
   if (days.length > 0) {
     results.push(
-      await run(
-        db,
-        sql`
+      await withIndexLookups(db, () =>
+        run(
+          db,
+          sql`
         select r.tenant_id, r.mailbox_id, r.from_day, r.key_to, r.key_to + 6 as to_day, t.time_zone,
                (r.from_day::timestamp at time zone t.time_zone) as key_from_at,
                (r.key_to::timestamp at time zone t.time_zone) as key_to_at
@@ -83,7 +86,7 @@ export async function recomputeMailboxAnalytics(
                       ${days.map((x) => x.fromDay)}::date[], ${days.map((x) => x.toDay)}::date[])
                  as r(tenant_id, mailbox_id, from_day, key_to)
           join tenants t on t.id = r.tenant_id`,
-        sql`
+          sql`
         select ${emailDays(
           sql`bounds b join emails e on e.tenant_id = b.tenant_id
                and e.email_account_id = b.mailbox_id
@@ -107,14 +110,15 @@ export async function recomputeMailboxAnalytics(
           left join warmup_analytics w on w.tenant_id = m.tenant_id
            and w.email_account_id = m.email_account_id and w.day = m.day
          where not n.dirty`,
-        {
-          scope: sql`needed b`,
-          inScope: sql`a.tenant_id = b.tenant_id and a.email_account_id = b.mailbox_id
+          {
+            scope: sql`needed b`,
+            inScope: sql`a.tenant_id = b.tenant_id and a.email_account_id = b.mailbox_id
                        and a.day = b.day and b.writable`,
-        },
-        // per mailbox, every day a window of a written day reads: the dirty days and the 6
-        // before and after each; written are the dirty days and the 6 after each
-        sql`needed as materialized (
+            byKey: true,
+          },
+          // per mailbox, every day a window of a written day reads: the dirty days and the 6
+          // before and after each; written are the dirty days and the 6 after each
+          sql`needed as materialized (
           select b.tenant_id, b.mailbox_id, g.day::date as day, min(b.time_zone) as time_zone,
                  bool_or(g.day >= b.from_day) as writable,
                  bool_or(g.day >= b.from_day and g.day < b.key_to) as dirty
@@ -122,6 +126,7 @@ export async function recomputeMailboxAnalytics(
            cross join generate_series(b.from_day - 6, b.key_to + 5, interval '1 day') as g(day)
            group by 1, 2, 3
         ),`,
+        ),
       ),
     )
   }
@@ -145,7 +150,7 @@ async function run(
    */
   dayGroups: RawBuilder<unknown>,
   /** the stored rows of the scope, deleted when not recomputed (see deleteRows) */
-  stored: { inScope: RawBuilder<unknown>; scope?: RawBuilder<unknown> },
+  stored: { inScope: RawBuilder<unknown>; scope?: RawBuilder<unknown>; byKey?: boolean },
   moreCtes: RawBuilder<unknown> = sql``,
 ): Promise<TableCounts[]> {
   const { rows } = await sql<{
