@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util'
+import { checkWorkMem } from '@penguinmails/aggregator'
 
 export const AGGREGATE_USAGE = `usage: pnpm aggregate [--tenant <id>]... [--from YYYY-MM-DD] [--to YYYY-MM-DD]
 
@@ -7,6 +8,10 @@ from the source tables, without Redis. With no arguments: every table of every t
   --tenant <id>   only this tenant (repeat for several)
   --from <day>    only tenant-local days from this one (inclusive)
   --to <day>      only tenant-local days before this one (exclusive: [from, to))
+  --work-mem <size>
+                  PostgreSQL work_mem of each transaction (default 128MB); a backfill of
+                  millions of emails spills to disk below about 1GB. Two transactions run at
+                  once, each using several times this at its peak
   --help          this text`
 
 export interface AggregateArgs {
@@ -15,6 +20,7 @@ export interface AggregateArgs {
   tenantIds: string[] | undefined
   fromDay: string | undefined
   toDay: string | undefined
+  workMem: string | undefined
 }
 
 export class UsageError extends Error {
@@ -40,7 +46,13 @@ function day(flag: string, value: string | undefined): string | undefined {
 export function parseAggregateArgs(argv: string[]): AggregateArgs {
   // `pnpm aggregate -- --tenant x` passes the separator through
   const args = argv[0] === '--' ? argv.slice(1) : argv
-  let values: { tenant?: string[]; from?: string; to?: string; help?: boolean }
+  let values: {
+    tenant?: string[]
+    from?: string
+    to?: string
+    'work-mem'?: string
+    help?: boolean
+  }
   try {
     values = parseArgs({
       args,
@@ -48,6 +60,7 @@ export function parseAggregateArgs(argv: string[]): AggregateArgs {
         tenant: { type: 'string', multiple: true },
         from: { type: 'string' },
         to: { type: 'string' },
+        'work-mem': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -65,7 +78,16 @@ export function parseAggregateArgs(argv: string[]): AggregateArgs {
     throw new UsageError(
       `--from (${fromDay}) must be before --to (${toDay}): the range is half-open, [from, to)`,
     )
+  let workMem: string | undefined
+  if (values['work-mem'] !== undefined) {
+    try {
+      workMem = checkWorkMem(values['work-mem'])
+    } catch (error) {
+      throw new UsageError(`--work-mem: ${(error as Error).message}`)
+    }
+  }
   return {
+    workMem,
     help: values.help ?? false,
     tenantIds: tenants ? [...new Set(tenants)] : undefined,
     fromDay,

@@ -62,6 +62,7 @@ export async function main(argv: string[]): Promise<number> {
       ...(args.tenantIds ? { tenantIds: args.tenantIds } : {}),
       ...(args.fromDay ? { fromDay: args.fromDay } : {}),
       ...(args.toDay ? { toDay: args.toDay } : {}),
+      ...(args.workMem ? { workMem: args.workMem } : {}),
       tenantsPerBatch: 20,
       onProgress: (p) => {
         written += p.counts.reduce((s, c) => s + c.upserted, 0)

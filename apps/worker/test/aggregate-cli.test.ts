@@ -68,7 +68,7 @@ describe('pnpm aggregate', () => {
     expect(narrow.code, narrow.stderr).toBe(0)
     expect(narrow.stdout).toMatch(/recomputing 1 tenant\(s\), days \[2024-03-10, 2024-03-11\)/)
     expect(await tamperedDays()).toEqual(['t-ny 2024-03-12', 't-utc 2024-03-10'])
-    const both = await aggregate(['--tenant', 't-ny', '--tenant=t-utc'])
+    const both = await aggregate(['--tenant', 't-ny', '--tenant=t-utc', '--work-mem', '256MB'])
     expect(both.code, both.stderr).toBe(0)
     expect(await tamperedDays()).toEqual([])
     expect(await driftFromContract(database.su)).toEqual({})
@@ -95,6 +95,9 @@ describe('pnpm aggregate', () => {
     [['--tenant'], /--tenant/],
     [['--tenant', ''], /--tenant needs a tenant id/],
     [['t-ny'], /Unexpected argument 't-ny'/],
+    [['--work-mem', '1 gigabyte'], /--work-mem: work memory must be a size .* got "1 gigabyte"/],
+    [['--work-mem', '32kB'], /from 64kB to 2TB/],
+    [['--work-mem', '4096GB'], /from 64kB to 2TB/],
   ])('rejects %j', (argv, message) => {
     expect(() => parseAggregateArgs(argv)).toThrow(message)
   })
@@ -107,7 +110,9 @@ describe('pnpm aggregate', () => {
       tenantIds: ['a'],
       fromDay: '2024-01-31',
       toDay: undefined,
+      workMem: undefined,
     })
+    expect(parseAggregateArgs(['--work-mem', ' 1GB ']).workMem).toBe('1GB')
     expect(parseAggregateArgs([])).toEqual({
       help: false,
       tenantIds: undefined,

@@ -1,7 +1,13 @@
 import type { DB } from '@penguinmails/schema'
 import { type Kysely, sql } from 'kysely'
 import { ensureDailyPartitions, monthsToWrite } from './partitions.js'
-import { type RecomputeResult, recompute, recomputeInTransaction } from './recompute.js'
+import {
+  checkWorkMem,
+  DEFAULT_WORK_MEM,
+  type RecomputeResult,
+  recompute,
+  recomputeInTransaction,
+} from './recompute.js'
 import { addDays, type Day, NO_END, NO_START, normalizeScope } from './recompute-scope.js'
 import type { TableCounts } from './table-counts.js'
 import { lockTenants } from './tenant-lock.js'
@@ -20,6 +26,12 @@ export interface FullRecomputeOptions {
    * connection, the batches run one after the other.
    */
   concurrency?: number
+  /**
+   * PostgreSQL `work_mem` of each transaction (default 128MB; hash nodes get twice as much). A
+   * backfill of millions of emails per batch spills its sorts and hashes to disk below ≈ 1GB;
+   * each of the `concurrency` transactions may use several times this at once.
+   */
+  workMem?: string
   onProgress?: (progress: {
     tenantsDone: number
     tenantsTotal: number
@@ -44,6 +56,7 @@ export async function recomputeAll(
   const toDay = options.toDay ?? NO_END
   const whole = fromDay === NO_START && toDay === NO_END
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? 2))
+  const workMem = checkWorkMem(options.workMem ?? DEFAULT_WORK_MEM)
   // Batches of tenants run concurrently: disjoint tenants take disjoint locks, and each batch keeps
   // the single-transaction protocol (its tenants' locks, their dirty keys deleted with the
   // recompute), so a batch waits for no other and a pool of any size cannot deadlock. Tenants are
@@ -69,7 +82,7 @@ export async function recomputeAll(
           trx,
         )
       }
-      return recomputeInTransaction(trx, scope)
+      return recomputeInTransaction(trx, scope, { workMem })
     })
     for (const c of counts) {
       const t = totals.get(c.table) ?? { table: c.table, upserted: 0, deleted: 0 }

@@ -14,7 +14,13 @@ export {
   recomputeTenantDay,
 } from './full-recompute.js'
 export { ensureDailyPartitions } from './partitions.js'
-export { MissingPartitionError, type RecomputeResult, recompute } from './recompute.js'
+export {
+  checkWorkMem,
+  DEFAULT_WORK_MEM,
+  MissingPartitionError,
+  type RecomputeResult,
+  recompute,
+} from './recompute.js'
 export {
   type Day,
   type DayRange,

@@ -14,7 +14,23 @@ import {
 import type { TableCounts } from './table-counts.js'
 import { lockTenants } from './tenant-lock.js'
 
-const WORK_MEM = '128MB'
+/** The default `work_mem` of a recompute's transaction. */
+export const DEFAULT_WORK_MEM = '128MB'
+
+/**
+ * Checks a PostgreSQL memory setting given by a caller ('512MB', '1GB'), so that a typo fails
+ * before any transaction starts rather than as a server error halfway through a backfill.
+ */
+export function checkWorkMem(value: string): string {
+  const m = /^(\d+)\s*(kB|MB|GB)$/.exec(value.trim())
+  const kb = m ? Number(m[1]) * { kB: 1, MB: 1024, GB: 1024 * 1024 }[m[2] as 'kB' | 'MB' | 'GB'] : 0
+  // PostgreSQL's own bounds of work_mem: 64 kB to 2 TB
+  if (!m || kb < 64 || kb > 2_147_483_647)
+    throw new RangeError(
+      `work memory must be a size from 64kB to 2TB such as 128MB or 1GB (kB, MB or GB), got "${value}"`,
+    )
+  return `${m[1]}${m[2]}`
+}
 
 /**
  * Settings of the recompute's transaction. Big scopes aggregate millions of rows: let them hash in
@@ -22,8 +38,11 @@ const WORK_MEM = '128MB'
  * costed high enough to be compiled, and compiling their hundreds of expressions took 5–6 s of a
  * 26 s statement at 1M emails, more than it saved.
  */
-export async function sessionSettings(trx: QueryExecutorProvider): Promise<void> {
-  await sql`select set_config('work_mem', ${WORK_MEM}, true), set_config('hash_mem_multiplier', '2', true),
+export async function sessionSettings(
+  trx: QueryExecutorProvider,
+  workMem: string = DEFAULT_WORK_MEM,
+): Promise<void> {
+  await sql`select set_config('work_mem', ${checkWorkMem(workMem)}, true), set_config('hash_mem_multiplier', '2', true),
                    set_config('jit', 'off', true)`.execute(trx)
 }
 
@@ -62,8 +81,9 @@ export function scopeTenants(scope: NormalizedScope): string[] {
 export async function recomputeInTransaction(
   trx: Transaction<DB>,
   scope: NormalizedScope,
+  options: { workMem?: string } = {},
 ): Promise<TableCounts[]> {
-  await sessionSettings(trx)
+  await sessionSettings(trx, options.workMem)
   const counts = [
     ...(await recomputeCampaignAnalytics(trx, scope)),
     ...(await recomputeMailboxAnalytics(trx, scope)),
