@@ -17,6 +17,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '60' },
     rate: { type: 'string', default: '2000' },
     'seed-sample': { type: 'string', default: '30' },
+    // work_mem of (b)'s transactions, as a backfill runs it (`pnpm aggregate --work-mem 1GB`)
+    'work-mem': { type: 'string', default: '1GB' },
     keep: { type: 'boolean', default: false },
     // reuse a database kept by an earlier run (--keep) of one size: no generation; migrated to
     // the current schema first
@@ -135,9 +137,10 @@ for (const emails of sizes) {
     // (b) this project's full recompute of all six tables, from empty tables
     await sql`truncate campaign_analytics, sequence_step_analytics, mailbox_analytics, warmup_analytics,
                        lead_analytics, billing_analytics`.execute(su)
-    const b = await timed(() => recomputeAll(writer, { tenantsPerBatch: 10_000 }))
+    const full = { tenantsPerBatch: 10_000, workMem: values['work-mem'] }
+    const b = await timed(() => recomputeAll(writer, full))
     log(`(b) ${b.ms.toFixed(0)} ms`)
-    const bAgain = await timed(() => recomputeAll(writer, { tenantsPerBatch: 10_000 }))
+    const bAgain = await timed(() => recomputeAll(writer, full))
     log(`(b, nothing changed) ${bAgain.ms.toFixed(0)} ms`)
     // (a″) the write floor: the rows (b) wrote, already computed, written again into the same
     // tables (indexes, triggers, WAL) in two lanes of half the tenants, as (b) runs; what no
@@ -315,6 +318,7 @@ for (const emails of sizes) {
       bMs: b.ms,
       bUnchangedMs: bAgain.ms,
       bOverA: b.ms / a,
+      bWorkMem: values['work-mem'],
       floorMs: floor,
       floorOverA: floor / a,
       bOverFloor: b.ms / floor,
