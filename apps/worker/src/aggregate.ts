@@ -102,9 +102,9 @@ function table(counts: TableCounts[]): string[] {
   ]
 }
 
-// run, not imported (also through a bin symlink)
-if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
-  main(process.argv.slice(2)).then(
+/** Runs `aggregate` as a command: the exit code is main's (bin/penguinmails-aggregate.js). */
+export function runCommand(argv: string[]): void {
+  main(argv).then(
     (code) => {
       process.exitCode = code
     },
@@ -113,4 +113,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.ar
       process.exitCode = 1
     },
   )
+}
+
+// run, not imported
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  runCommand(process.argv.slice(2))
 }

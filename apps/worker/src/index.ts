@@ -72,8 +72,8 @@ export async function main(): Promise<number> {
   return (await worker.stop(config.shutdownTimeoutMs)) ? 0 : 1
 }
 
-// run, not imported (also through a bin symlink)
-if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+/** Runs the worker as a command: the exit code is main's (bin/penguinmails-worker.js). */
+export function runCommand(): void {
   main().then(
     (code) => {
       // after a missed deadline, jobs and sockets are still open: leave without them
@@ -86,4 +86,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.ar
       process.exit(1)
     },
   )
+}
+
+// run, not imported
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  runCommand()
 }

@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// Committed, not built: installing the workspace links the command before anything is built.
+import '../dist/index.js'
