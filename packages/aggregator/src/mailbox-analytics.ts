@@ -2,11 +2,11 @@ import type { DB } from '@penguinmails/schema'
 import { type Kysely, type RawBuilder, sql } from 'kysely'
 import {
   addDays,
+  type Day,
   emailsOfTenants,
   NO_END,
   NO_START,
   type NormalizedScope,
-  withIndexLookups,
   withSequentialScans,
 } from './recompute-scope.js'
 import type { TableCounts } from './table-counts.js'
@@ -35,7 +35,7 @@ export async function recomputeMailboxAnalytics(
           from unnest(${s.map((x) => x.tenantId)}::text[], ${s.map((x) => x.fromDay)}::date[],
                       ${s.map((x) => addDays(x.toDay, 6))}::date[]) as r(tenant_id, from_day, to_day)
           join tenants t on t.id = r.tenant_id`,
-          sql`select ${emailDays(emailsOfTenants(s, 'read_from_at'), WITHIN_RANGE)}`,
+          sql`select d.*, ${WINDOWED} from (select ${emailDays(emailsOfTenants(s, 'read_from_at'), WITHIN_RANGE)}) d`,
           { inScope: sql`a.tenant_id = b.tenant_id and a.day >= b.from_day and a.day < b.to_day` },
         ),
       ),
@@ -53,13 +53,13 @@ export async function recomputeMailboxAnalytics(
                       ${whole.map((x) => x.fromDay)}::date[], ${whole.map((x) => x.toDay)}::date[])
                  as r(tenant_id, mailbox_id, from_day, to_day)
           join tenants t on t.id = r.tenant_id`,
-        sql`select ${emailDays(
+        sql`select d.*, ${WINDOWED} from (select ${emailDays(
           sql`bounds b join emails e on e.tenant_id = b.tenant_id
                and e.email_account_id = b.mailbox_id and e.sent_at is not null
                and (b.read_from_at = '-infinity' or e.sent_at >= b.read_from_at)
                and (b.to_at = 'infinity' or e.sent_at < b.to_at)`,
           WITHIN_RANGE,
-        )}`,
+        )}) d`,
         {
           inScope: sql`a.tenant_id = b.tenant_id and a.email_account_id = b.mailbox_id
                        and a.day >= b.from_day and a.day < b.to_day`,
@@ -68,17 +68,27 @@ export async function recomputeMailboxAnalytics(
       ),
     )
   }
-  // changed days: their emails are read again; every other day their health windows read (the 6
-  // days before each) or move (the 6 after) comes from the stored daily rows, which hold the same
-  // counts. A day among those whose own change is still waiting is stale here only until its key
-  // is drained, and that drain rewrites every day whose window it is in.
+  // changed days: their emails are read again. A day whose health inputs (all emails, bounces
+  // and complaints, warmup ones among them) are unchanged — an open, a click, a reply — moves no
+  // window: it is written with its stored health scores. A day whose inputs changed ("shifted")
+  // moves its own window and the 6 after it: those days are recomputed, every day their windows
+  // read (the 6 before each) taken from the stored daily rows, which hold the same counts. A day
+  // among those whose own change is still waiting is stale here only until its key is drained,
+  // and that drain rewrites every day whose window it is in.
   const days = scope.mailboxDays.filter((m) => m.fromDay !== NO_START && m.toDay !== NO_END)
   if (days.length > 0) {
+    // one row per changed day: arrays the planner counts, where a generate_series over the ranges
+    // was estimated at 1,000 days each and made it hash whole analytics tables
+    const changedDays = days.flatMap((m) => {
+      const list: { tenantId: string; mailboxId: string; day: Day }[] = []
+      for (let d = m.fromDay; d < m.toDay; d = addDays(d, 1))
+        list.push({ tenantId: m.tenantId, mailboxId: m.mailboxId, day: d })
+      return list
+    })
     results.push(
-      await withIndexLookups(db, () =>
-        run(
-          db,
-          sql`
+      await run(
+        db,
+        sql`
         select r.tenant_id, r.mailbox_id, r.from_day, r.key_to, r.key_to + 6 as to_day, t.time_zone,
                (r.from_day::timestamp at time zone t.time_zone) as key_from_at,
                (r.key_to::timestamp at time zone t.time_zone) as key_to_at
@@ -86,47 +96,84 @@ export async function recomputeMailboxAnalytics(
                       ${days.map((x) => x.fromDay)}::date[], ${days.map((x) => x.toDay)}::date[])
                  as r(tenant_id, mailbox_id, from_day, key_to)
           join tenants t on t.id = r.tenant_id`,
-          sql`
-        select ${emailDays(
-          sql`bounds b join emails e on e.tenant_id = b.tenant_id
-               and e.email_account_id = b.mailbox_id
-               and e.sent_at >= b.key_from_at and e.sent_at < b.key_to_at`,
-          sql`''::text as part, true as writable`,
-        )}
+        sql`
+        select f.*, n.day is not null as window_ok, c.health_score as stored_health,
+               c.w_health_score as stored_w_health
+          from fresh f
+          join changed c on c.tenant_id = f.tenant_id and c.mailbox_id = f.email_account_id
+           and c.day = f.day
+          left join needed n on n.tenant_id = f.tenant_id and n.mailbox_id = f.email_account_id
+           and n.day = f.day and n.writable
         union all
-        select m.tenant_id, m.email_account_id, m.day, '' as part, n.writable, n.time_zone,
-               m.current_volume, m.bounced + coalesce(w.bounced, 0),
-               m.spam_complaints + coalesce(w.spam_complaints, 0),
-               m.sent, m.delivered, m.opened_tracked, m.clicked_tracked, m.replied, m.bounced,
-               m.unsubscribed, m.spam_complaints,
-               coalesce(w.sent, 0), coalesce(w.delivered, 0), coalesce(w.opened_tracked, 0),
-               coalesce(w.clicked_tracked, 0), coalesce(w.replied, 0), coalesce(w.bounced, 0),
-               coalesce(w.unsubscribed, 0), coalesce(w.spam_complaints, 0)
-          from needed n
-          join mailbox_analytics m on m.tenant_id = n.tenant_id and m.email_account_id = n.mailbox_id
-           and m.day = n.day
-          -- a warmup row exists only beside a mailbox row of the same day (both come from the
-          -- same day groups, the warmup one when a warmup email was sent)
-          left join warmup_analytics w on w.tenant_id = m.tenant_id
-           and w.email_account_id = m.email_account_id and w.day = m.day
-         where not n.dirty`,
-          {
-            scope: sql`needed b`,
-            inScope: sql`a.tenant_id = b.tenant_id and a.email_account_id = b.mailbox_id
+        select n.tenant_id, n.mailbox_id, n.day, '' as part, n.writable, n.time_zone,
+               (n.m).current_volume, (n.m).bounced + coalesce((n.w).bounced, 0),
+               (n.m).spam_complaints + coalesce((n.w).spam_complaints, 0),
+               (n.m).sent, (n.m).delivered, (n.m).opened_tracked, (n.m).clicked_tracked,
+               (n.m).replied, (n.m).bounced, (n.m).unsubscribed, (n.m).spam_complaints,
+               coalesce((n.w).sent, 0), coalesce((n.w).delivered, 0),
+               coalesce((n.w).opened_tracked, 0), coalesce((n.w).clicked_tracked, 0),
+               coalesce((n.w).replied, 0), coalesce((n.w).bounced, 0),
+               coalesce((n.w).unsubscribed, 0), coalesce((n.w).spam_complaints, 0),
+               true, null::int, null::int
+          from (select n.*, ${storedDay(sql`n.tenant_id`, sql`n.mailbox_id`, sql`n.day`)} as m,
+                       -- a warmup row exists only beside a mailbox row of the same day (both
+                       -- come from the same day groups, the warmup one when a warmup email was sent)
+                       ${storedWarmupDay(sql`n.tenant_id`, sql`n.mailbox_id`, sql`n.day`)} as w
+                  from needed n where not n.dirty offset 0) n
+         where (n.m).tenant_id is not null`,
+        {
+          scope: sql`needed b`,
+          inScope: sql`a.tenant_id = b.tenant_id and a.email_account_id = b.mailbox_id
                        and a.day = b.day and b.writable`,
-            byKey: true,
-          },
-          // per mailbox, every day a window of a written day reads: the dirty days and the 6
-          // before and after each; written are the dirty days and the 6 after each
-          sql`needed as materialized (
-          select b.tenant_id, b.mailbox_id, g.day::date as day, min(b.time_zone) as time_zone,
-                 bool_or(g.day >= b.from_day) as writable,
-                 bool_or(g.day >= b.from_day and g.day < b.key_to) as dirty
-            from bounds b
-           cross join generate_series(b.from_day - 6, b.key_to + 5, interval '1 day') as g(day)
+          byKey: true,
+        },
+        sql`
+        -- the changed days' emails, grouped
+        fresh as materialized (
+          select ${emailDays(
+            sql`bounds b join emails e on e.tenant_id = b.tenant_id
+                 and e.email_account_id = b.mailbox_id
+                 and e.sent_at >= b.key_from_at and e.sent_at < b.key_to_at`,
+            sql`''::text as part, true as writable`,
+          )}
+        ),
+        -- each changed day beside its stored row: shifted when a health input differs (a day
+        -- emptied or new included)
+        changed as materialized (
+          select d.tenant_id, d.mailbox_id, d.day, d.time_zone, (d.m).health_score,
+                 (d.w).health_score as w_health_score,
+                 (f.all_sent, f.all_bounced, f.all_complaints, f.w_sent, f.w_bounced,
+                  f.w_spam_complaints)
+                   is distinct from
+                 ((d.m).current_volume, (d.m).bounced + coalesce((d.w).bounced, 0),
+                  (d.m).spam_complaints + coalesce((d.w).spam_complaints, 0),
+                  coalesce((d.w).sent, 0), coalesce((d.w).bounced, 0),
+                  coalesce((d.w).spam_complaints, 0)) as shifted
+            from (select d.*, t.time_zone,
+                         ${storedDay(sql`d.tenant_id`, sql`d.mailbox_id`, sql`d.day`)} as m,
+                         ${storedWarmupDay(sql`d.tenant_id`, sql`d.mailbox_id`, sql`d.day`)} as w
+                    from unnest(${changedDays.map((x) => x.tenantId)}::text[],
+                                ${changedDays.map((x) => x.mailboxId)}::text[],
+                                ${changedDays.map((x) => x.day)}::date[]) as d(tenant_id, mailbox_id, day)
+                    join tenants t on t.id = d.tenant_id
+                  offset 0) d
+            left join fresh f on f.tenant_id = d.tenant_id and f.email_account_id = d.mailbox_id
+             and f.day = d.day
+        ),
+        -- per mailbox, every day a window of a recomputed day reads: the shifted days and the 6
+        -- before and after each; recomputed (writable) are the shifted days and the 6 after each;
+        -- changed days come from fresh, the others from the stored rows
+        needed as materialized (
+          select s.tenant_id, s.mailbox_id, s.day + g.o as day, min(s.time_zone) as time_zone,
+                 bool_or(g.o >= 0) as writable, bool_or(c.day is not null) as dirty
+            from changed s
+           -- integer bounds: the planner counts these 13 rows exactly
+           cross join generate_series(-6, 6) as g(o)
+            left join changed c on c.tenant_id = s.tenant_id and c.mailbox_id = s.mailbox_id
+             and c.day = s.day + g.o
+           where s.shifted
            group by 1, 2, 3
         ),`,
-        ),
       ),
     )
   }
@@ -141,12 +188,41 @@ const WITHIN_RANGE = sql`b.from_day::text as part,
   (e.sent_at at time zone b.time_zone)::date >= b.from_day
     and (e.sent_at at time zone b.time_zone)::date < b.to_day as writable`
 
+/**
+ * The stored row of one mailbox day as a scalar subquery: looked up by index once per outer row,
+ * and, unlike a join, it leaves the planner's row estimates alone. Joined, the planner costed a
+ * lookup in every monthly partition and scanned whole tables instead; as a LATERAL it multiplied
+ * its estimates by the partitions until later joins of the statement did the same.
+ */
+function storedDay(
+  tenant: RawBuilder<unknown>,
+  mailbox: RawBuilder<unknown>,
+  day: RawBuilder<unknown>,
+) {
+  return sql`(select x from mailbox_analytics x
+               where x.tenant_id = ${tenant} and x.email_account_id = ${mailbox} and x.day = ${day})`
+}
+
+function storedWarmupDay(
+  tenant: RawBuilder<unknown>,
+  mailbox: RawBuilder<unknown>,
+  day: RawBuilder<unknown>,
+) {
+  return sql`(select x from warmup_analytics x
+               where x.tenant_id = ${tenant} and x.email_account_id = ${mailbox} and x.day = ${day})`
+}
+
+/** Day groups whose health scores come from their windows (see run's dayGroups). */
+const WINDOWED = sql`true as window_ok, null::int as stored_health, null::int as stored_w_health`
+
 async function run(
   db: Kysely<DB>,
   scope: RawBuilder<unknown>,
   /**
-   * rows of (tenant, mailbox, day, part, writable, time_zone, then the counts of emailDays): the
-   * health windows run over the days of one part of a mailbox; writable rows are written
+   * rows of (tenant, mailbox, day, part, writable, time_zone, the counts of emailDays, window_ok,
+   * stored_health, stored_w_health): the health windows run over the days of one part of a
+   * mailbox; writable rows are written, with the scores of their windows when window_ok, else
+   * with the stored ones (a day whose health inputs did not change)
    */
   dayGroups: RawBuilder<unknown>,
   /** the stored rows of the scope, deleted when not recomputed (see deleteRows) */
@@ -189,8 +265,10 @@ async function run(
              w.unsubscribed, w.spam_complaints, w.all_sent as current_volume,
              ws.status as warmup_status,
              case when w.sent > 0 then 'active' else 'idle' end as campaign_status,
-             (100 - least(50, (600 * w.win_bounced) / w.win_sent)
-                  - least(50, (10000 * w.win_complaints) / w.win_sent))::int as health_score
+             case when w.window_ok
+               then (100 - least(50, (600 * w.win_bounced) / w.win_sent)
+                         - least(50, (10000 * w.win_complaints) / w.win_sent))::int
+               else w.stored_health end as health_score
         from windows w
         join email_accounts ea on ea.tenant_id = w.tenant_id and ea.id = w.email_account_id
         left join warmup_status ws on ws.tenant_id = w.tenant_id and ws.email_account_id = w.email_account_id
@@ -202,8 +280,10 @@ async function run(
              w.w_sent as sent, w.w_delivered as delivered, w.w_opened_tracked as opened_tracked,
              w.w_clicked_tracked as clicked_tracked, w.w_replied as replied, w.w_bounced as bounced,
              w.w_unsubscribed as unsubscribed, w.w_spam_complaints as spam_complaints,
-             (100 - least(50, (600 * w.win_w_bounced) / w.win_w_sent)
-                  - least(50, (10000 * w.win_w_complaints) / w.win_w_sent))::int as health_score,
+             case when w.window_ok
+               then (100 - least(50, (600 * w.win_w_bounced) / w.win_w_sent)
+                         - least(50, (10000 * w.win_w_complaints) / w.win_w_sent))::int
+               else w.stored_w_health end as health_score,
              case
                when ws.id is null or w.day < (ws.started_at at time zone w.time_zone)::date then 0
                else least(100, (100 * (w.day - (ws.started_at at time zone w.time_zone)::date + 1)) / ws.ramp_days)

@@ -190,26 +190,3 @@ export async function withSequentialScans<T>(
                      set_config('enable_nestloop', 'on', true)`.execute(db)
   }
 }
-
-/**
- * Runs a statement over single keys with hash and merge joins off for its transaction, so that
- * the stored rows it reads are looked up by index, per key. Estimating a scope of a few thousand
- * keys from CTEs without statistics, the planner hashed or sorted the whole analytics table
- * instead (at 10M emails, 224,000 mailbox rows read for 11,000 needed): work that grew with the
- * table, not with the change.
- */
-export async function withIndexLookups<T>(
-  db: QueryExecutorProvider,
-  fn: () => Promise<T>,
-): Promise<T> {
-  await sql`select set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`.execute(
-    db,
-  )
-  try {
-    return await fn()
-  } finally {
-    await sql`select set_config('enable_hashjoin', 'on', true), set_config('enable_mergejoin', 'on', true)`.execute(
-      db,
-    )
-  }
-}

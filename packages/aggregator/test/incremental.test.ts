@@ -218,6 +218,38 @@ describe('incremental aggregation from dirty keys', () => {
     await expectExact()
   })
 
+  it('an open writes only its own mailbox day; beside a bounce in the same batch, the window scores', async () => {
+    const writer = database.connect(ROLES.writer).db
+    // the mailbox of the test above: one email a day from 2024-06-01 to 2024-06-14
+    await sql`update emails set opened_at = sent_at + interval '1 hour'
+               where tenant_id = 't-utc' and id = 2000008`.execute(writer)
+    const open = await drainDirtyKeys(writer, { tenantId: 't-utc' })
+    expect(open.state).toBe('drained')
+    const mailboxRows = (r: typeof open) =>
+      r.state === 'drained' ? r.counts.find((c) => c.table === 'mailbox_analytics')?.upserted : -1
+    expect(mailboxRows(open), 'the opened day only: its health inputs did not change').toBe(1)
+    await expectExact()
+    // a warmup bounce on 06-07 and, drained with it, an open on 06-12: 06-12 is a changed day
+    // whose inputs did not change, but it lies in the bounce's windows and must take its score
+    // from them (100 → 50), not from its stored row; 06-13 moves too (its complaint's 50 → 0)
+    await sql`update emails set bounce_type = 'soft', status = 'bounced'
+               where tenant_id = 't-utc' and id = 2000006`.execute(writer)
+    await sql`update emails set opened_at = sent_at + interval '1 hour'
+               where tenant_id = 't-utc' and id = 2000011`.execute(writer)
+    const health = async () =>
+      (
+        await sql<{ day: string; health_score: number }>`
+          select day::text as day, health_score from mailbox_analytics
+           where tenant_id = 't-utc' and email_account_id = 't-utc-m3'
+             and day in ('2024-06-12', '2024-06-13') order by day`.execute(writer)
+      ).rows.map((r) => r.health_score)
+    expect(await health()).toEqual([100, 50])
+    const both = await drainDirtyKeys(writer, { tenantId: 't-utc' })
+    expect(await health()).toEqual([50, 0])
+    expect(mailboxRows(both), 'the two days whose windows took the bounce').toBe(2)
+    await expectExact()
+  })
+
   it('concurrent drains limited to a few tenants each share the waiting tenants', async () => {
     const su = database.connect().db
     const writer = database.connect(ROLES.writer).db
