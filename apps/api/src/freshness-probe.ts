@@ -32,6 +32,8 @@ export class FreshnessProbe {
 
   constructor(
     readonly read: ProbeRead,
+    /** told of each probe sent: how many tenants and requests it reads for */
+    readonly onSend?: (tenants: number, requests: number) => void,
     readonly maxInFlight = PROBES_IN_FLIGHT,
   ) {}
 
@@ -61,6 +63,11 @@ export class FreshnessProbe {
     this.#waiting = new Map()
     this.#inFlight++
     this.sent++
+    if (this.onSend) {
+      let requests = 0
+      for (const waiters of batch.values()) requests += waiters.length
+      this.onSend(batch.size, requests)
+    }
     let read: Promise<Map<string, TenantFreshnessAndVersion>>
     try {
       read = this.read([...batch.keys()])

@@ -40,10 +40,12 @@ export function freshnessProbe(context: AppContext): FreshnessProbe {
   if (!probe) {
     const database = context.replica ?? context.database
     const settings = requestSettings(context)
-    probe = new FreshnessProbe(async (tenantIds) =>
-      probeResults(
-        await queryAsRole<ProbeRow>(database, ROLES.admin, PROBE_SQL, tenantIds, { settings }),
-      ),
+    probe = new FreshnessProbe(
+      async (tenantIds) =>
+        probeResults(
+          await queryAsRole<ProbeRow>(database, ROLES.admin, PROBE_SQL, tenantIds, { settings }),
+        ),
+      (tenants, requests) => context.metrics.freshnessProbeSent(tenants, requests),
     )
     probes.set(context, probe)
   }

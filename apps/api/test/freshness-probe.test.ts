@@ -80,6 +80,17 @@ async function sentInRange(tenant: string): Promise<number> {
   })
 }
 
+/** The probe counters of /metrics. */
+async function probeMetrics(): Promise<{ probes: number; tenants: number; lookups: number }> {
+  const text = await (await h.get('/metrics', null)).text()
+  const counter = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1])
+  return {
+    probes: counter('api_freshness_probes_total'),
+    tenants: counter('api_freshness_probe_tenants_total'),
+    lookups: counter('api_freshness_probe_lookups_total'),
+  }
+}
+
 async function readPerformance(tenant: string): Promise<Body> {
   const response = await h.get(PERFORMANCE, tokens.get(tenant) as string)
   expect(response.status).toBe(200)
@@ -119,9 +130,14 @@ describe('the coalesced freshness probe', () => {
     // let a probe still in flight from an earlier test come back
     await memberFreshnessAndVersion(h.context, 'probe-tenant-0')
     const sentBefore = probe.sent
+    const metricsBefore = await probeMetrics()
     const ids = Array.from({ length: 200 }, (_, i) => TENANTS[i % TENANT_COUNT]?.id as string)
     const results = await Promise.all(ids.map((id) => memberFreshnessAndVersion(h.context, id)))
     expect(probe.sent - sentBefore).toBe(1)
+    const metricsAfter = await probeMetrics()
+    expect(metricsAfter.probes - metricsBefore.probes).toBe(1)
+    expect(metricsAfter.tenants - metricsBefore.tenants).toBe(TENANT_COUNT)
+    expect(metricsAfter.lookups - metricsBefore.lookups).toBe(200)
     for (const [i, id] of ids.entries()) {
       const own = await withTenant(h.api.db, id, (trx) => tenantFreshnessAndVersion(trx, id))
       expect(results[i]?.version).toBe(own.version)

@@ -6,9 +6,12 @@
 -- pending, now and version 0, the figures FRESHNESS_AND_VERSION_SQL gives). Only pm_admin, the
 -- role the API connects as, may call it: the tenants come from the API's verified tokens, and a
 -- tenant's own reader (pm_reader) cannot ask about other tenants.
+-- PL/pgSQL keeps the statement's plan for the session (an SQL function would plan it on every call).
 CREATE FUNCTION pm_tenant_freshness(p_tenants text[])
 RETURNS TABLE (tenant_id text, pending int, as_of timestamptz, version text)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
+BEGIN
+  RETURN QUERY
   SELECT t.id,
          d.pending,
          coalesce(d.oldest, now()),
@@ -17,6 +20,7 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
     FROM (SELECT DISTINCT u AS id FROM unnest(p_tenants) AS u WHERE u IS NOT NULL) AS t
     CROSS JOIN LATERAL (SELECT count(*)::int AS pending, min(k.created_at) AS oldest
                           FROM analytics_dirty_keys k WHERE k.tenant_id = t.id) AS d;
+END
 $$;
 REVOKE ALL ON FUNCTION pm_tenant_freshness(text[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pm_tenant_freshness(text[]) TO pm_admin;
