@@ -10,8 +10,12 @@ interface Waiter {
   reject(error: unknown): void
 }
 
-/** How many probes may be on their way to the database at once. */
-export const PROBES_IN_FLIGHT = 1
+/**
+ * How many probes may be on their way to the database at once: more than one, so that requests
+ * arriving while a probe is out need not wait for its whole round trip; few, so that they are read
+ * together.
+ */
+export const PROBES_IN_FLIGHT = 2
 
 /**
  * The live freshness watermark and data version that every result cache hit needs, read for all

@@ -144,38 +144,48 @@ describe('the coalesced freshness probe', () => {
     }
   })
 
-  it('never lets a request join a probe already sent: it waits for the next, which sees a commit made meanwhile', async () => {
-    const tenant = 'probe-tenant-5'
-    const read = (ids: readonly string[]) =>
-      queryAsRole<ProbeRow>(h.api, ROLES.admin, PROBE_SQL, ids).then(probeResults)
-    let release: () => void = () => {}
-    const gate = new Promise<void>((resolve) => {
-      release = resolve
-    })
-    const sent: string[][] = []
-    // the first probe reads the database, then is held on its way back until the gate opens
-    const probe = new FreshnessProbe(async (ids) => {
-      sent.push([...ids])
-      const found = await read(ids)
-      if (sent.length === 1) await gate
-      return found
-    })
-    const first = probe.probe(tenant)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    expect(sent).toHaveLength(1)
-    // a change committed and aggregated after the first probe read, before the second request
-    await insertEmail(tenant)
-    await drainAll()
-    const second = probe.probe(tenant)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    expect(sent).toHaveLength(1)
-    release()
-    const [before, after] = await Promise.all([first, second])
-    expect(sent).toEqual([[tenant], [tenant]])
-    expect(after.version).not.toBe(before.version)
-    const own = await withTenant(h.api.db, tenant, (trx) => tenantFreshnessAndVersion(trx, tenant))
-    expect(after.version).toBe(own.version)
-  })
+  it.each([1, 2])(
+    'never lets a request join a probe already sent (%i in flight at most): a later probe reads it, and sees a commit made meanwhile',
+    async (maxInFlight) => {
+      const tenant = 'probe-tenant-5'
+      const read = (ids: readonly string[]) =>
+        queryAsRole<ProbeRow>(h.api, ROLES.admin, PROBE_SQL, ids).then(probeResults)
+      let release: () => void = () => {}
+      const gate = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      const sent: string[][] = []
+      // the first probe reads the database, then is held on its way back until the gate opens
+      const probe = new FreshnessProbe(
+        async (ids) => {
+          sent.push([...ids])
+          const found = await read(ids)
+          if (sent.length === 1) await gate
+          return found
+        },
+        undefined,
+        maxInFlight,
+      )
+      const first = probe.probe(tenant)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      expect(sent).toHaveLength(1)
+      // a change committed and aggregated after the first probe read, before the second request
+      await insertEmail(tenant)
+      await drainAll()
+      const second = probe.probe(tenant)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      // with one probe out at most, the second waits for the first to return; with two, it goes
+      expect(sent).toHaveLength(maxInFlight === 1 ? 1 : 2)
+      release()
+      const [before, after] = await Promise.all([first, second])
+      expect(sent).toEqual([[tenant], [tenant]])
+      expect(after.version).not.toBe(before.version)
+      const own = await withTenant(h.api.db, tenant, (trx) =>
+        tenantFreshnessAndVersion(trx, tenant),
+      )
+      expect(after.version).toBe(own.version)
+    },
+  )
 
   it('fails every request of a failed probe, and the next probe works again', async () => {
     let calls = 0
