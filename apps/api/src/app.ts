@@ -35,7 +35,12 @@ export function createApp(context: AppContext): OpenAPIHono<AppEnv> {
 
   app.use('*', async (c, next) => {
     const started = performance.now()
-    c.set('requestId', randomUUID())
+    const requestId = randomUUID()
+    c.set('requestId', requestId)
+    // set before the response exists, they go into it as it is built (c.body, c.json); setting a
+    // header on a finished response rebuilds it, which cost more than the rest of a cached read
+    c.header('x-request-id', requestId)
+    c.header('x-content-type-options', 'nosniff')
     context.metrics.requestStarted()
     try {
       await next()
@@ -47,20 +52,27 @@ export function createApp(context: AppContext): OpenAPIHono<AppEnv> {
         (performance.now() - started) / 1000,
       )
     }
-    c.header('x-request-id', c.get('requestId'))
-    c.header('x-content-type-options', 'nosniff')
+    // responses built without the context (problem+json, CSV) get them here
+    if (!c.res.headers.has('x-request-id')) {
+      c.header('x-request-id', requestId)
+      c.header('x-content-type-options', 'nosniff')
+    }
   })
   app.use('*', methodNotAllowed({ app, onMethodNotAllowed: methodNotAllowedResponse }))
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new ProblemError(
-          problem('payloadTooLarge', `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`),
-        )
-      },
-    }),
+  const limitBody = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new ProblemError(
+        problem('payloadTooLarge', `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`),
+      )
+    },
+  })
+  // a request without Content-Length or Transfer-Encoding has no body (RFC 9112, 6.3); the limit's
+  // own test of the body would make the Node adapter build a whole Request for every GET
+  app.use('*', (c, next) =>
+    c.req.header('content-length') === undefined && c.req.header('transfer-encoding') === undefined
+      ? next()
+      : limitBody(c, next),
   )
 
   registerOperationsRoutes(app, context)

@@ -15,14 +15,30 @@ interface Series {
 export class HttpMetrics {
   readonly #series = new Map<string, Series>()
   #inFlight = 0
-  readonly #cacheLookups = new Map<string, number>()
+  readonly #cacheLookups = new Map<string, { labels: string; count: number }>()
   /** the result cache's current size, when there is one */
   resultCacheBytes: (() => number) | undefined
 
   /** A lookup in the result cache for `route`: served from it (hit) or read from the database. */
   resultCacheLookup(route: string, hit: boolean): void {
-    const labels = `route="${escapeLabel(route)}",result="${hit ? 'hit' : 'miss'}"`
-    this.#cacheLookups.set(labels, (this.#cacheLookups.get(labels) ?? 0) + 1)
+    // keyed by the raw values: the escaped label text is built once per series, not per request
+    const key = `${route}\n${hit}`
+    const lookups = this.#cacheLookups.get(key)
+    if (lookups) lookups.count++
+    else
+      this.#cacheLookups.set(key, {
+        labels: `route="${escapeLabel(route)}",result="${hit ? 'hit' : 'miss'}"`,
+        count: 1,
+      })
+  }
+
+  #probes = { sent: 0, tenants: 0, requests: 0 }
+
+  /** A live freshness probe sent for `requests` result cache lookups of `tenants` tenants. */
+  freshnessProbeSent(tenants: number, requests: number): void {
+    this.#probes.sent++
+    this.#probes.tenants += tenants
+    this.#probes.requests += requests
   }
 
   requestStarted(): void {
@@ -31,17 +47,17 @@ export class HttpMetrics {
 
   requestFinished(method: string, route: string, status: number, seconds: number): void {
     this.#inFlight--
-    const labels = `method="${escapeLabel(method)}",route="${escapeLabel(route)}",status="${status}"`
-    let series = this.#series.get(labels)
+    const key = `${method}\n${route}\n${status}`
+    let series = this.#series.get(key)
     if (!series) {
+      const labels = `method="${escapeLabel(method)}",route="${escapeLabel(route)}",status="${status}"`
       series = { labels, count: 0, sum: 0, buckets: BUCKETS.map(() => 0) }
-      this.#series.set(labels, series)
+      this.#series.set(key, series)
     }
     series.count++
     series.sum += seconds
-    BUCKETS.forEach((le, i) => {
-      if (seconds <= le) (series.buckets[i] as number)++
-    })
+    for (let i = 0; i < BUCKETS.length; i++)
+      if (seconds <= (BUCKETS[i] as number)) (series.buckets[i] as number)++
   }
 
   get inFlight(): number {
@@ -73,8 +89,19 @@ export class HttpMetrics {
       '# HELP api_result_cache_lookups_total Cacheable tenant reads, by route and result (hit: served from the result cache).',
       '# TYPE api_result_cache_lookups_total counter',
     )
-    for (const [labels, count] of this.#cacheLookups)
+    for (const { labels, count } of this.#cacheLookups.values())
       lines.push(`api_result_cache_lookups_total{${labels}} ${count}`)
+    lines.push(
+      '# HELP api_freshness_probes_total Live freshness and data version reads sent for result cache lookups (one serves every lookup waiting when it is sent).',
+      '# TYPE api_freshness_probes_total counter',
+      `api_freshness_probes_total ${this.#probes.sent}`,
+      '# HELP api_freshness_probe_tenants_total Tenants read by those probes, summed.',
+      '# TYPE api_freshness_probe_tenants_total counter',
+      `api_freshness_probe_tenants_total ${this.#probes.tenants}`,
+      '# HELP api_freshness_probe_lookups_total Result cache lookups answered by those probes.',
+      '# TYPE api_freshness_probe_lookups_total counter',
+      `api_freshness_probe_lookups_total ${this.#probes.requests}`,
+    )
     if (this.resultCacheBytes)
       lines.push(
         '# HELP api_result_cache_bytes Bytes held by the result cache.',

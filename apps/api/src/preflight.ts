@@ -51,6 +51,18 @@ export async function checkDatabase(database: Database): Promise<void> {
     throw new StartupRefusal(
       `refusing to start: the database role "${me.role}" cannot act as ${ROLES.reader}, the role tenant reads run as. ${fix}`,
     )
+  // result cache hits read their freshness through it (migration 0012): without it every hit fails
+  const probe = await sql<{ callable: boolean | null }>`
+    select case when to_regprocedure('pm_tenant_freshness(text[])') is null then null
+                else has_function_privilege(${ROLES.admin}, 'pm_tenant_freshness(text[])', 'EXECUTE')
+           end as callable`.execute(database.db)
+  const callable = probe.rows[0]?.callable
+  if (callable !== true)
+    throw new StartupRefusal(
+      callable === null
+        ? 'refusing to start: the database lacks pm_tenant_freshness(text[]) (migration 0012_freshness_probe), which cached reads need. Migrate the database with the penguinmails-schema CLI (pnpm db:migrate).'
+        : `refusing to start: ${ROLES.admin} may not execute pm_tenant_freshness(text[]), which cached reads need. GRANT EXECUTE ON FUNCTION pm_tenant_freshness(text[]) TO ${ROLES.admin}, or migrate the database again.`,
+    )
   const violations = await lintCatalog(database.db)
   if (violations.length > 0)
     throw new StartupRefusal(

@@ -1,14 +1,11 @@
-import {
-  FRESHNESS_AND_VERSION_SQL,
-  type TenantFreshnessAndVersion,
-  toFreshnessAndVersion,
-} from '@penguinmails/bi-queries'
-import { type DB, queryAsTenant, ROLES, withTenant } from '@penguinmails/schema'
+import type { TenantFreshnessAndVersion } from '@penguinmails/bi-queries'
+import { type DB, queryAsRole, ROLES, withTenant } from '@penguinmails/schema'
 import type { Context, MiddlewareHandler } from 'hono'
 import { sql, type Transaction } from 'kysely'
 import type { AppEnv } from './app-env.js'
 import { type AuditTarget, auditEntry } from './audit-trail.js'
 import type { AppContext } from './context.js'
+import { FreshnessProbe, PROBE_SQL, type ProbeRow, probeResults } from './freshness-probe.js'
 import { describeError } from './logger.js'
 import { ProblemError } from './problem.js'
 
@@ -35,21 +32,37 @@ async function setRole(trx: Transaction<DB>, role: string, context: AppContext):
   await sql`select set_config('role', ${role}, true)${sql.join(settings, sql``)}`.execute(trx)
 }
 
+const probes = new WeakMap<AppContext, FreshnessProbe>()
+
+/** The context's freshness probe (its database and settings), made when first needed. */
+export function freshnessProbe(context: AppContext): FreshnessProbe {
+  let probe = probes.get(context)
+  if (!probe) {
+    const database = context.replica ?? context.database
+    const settings = requestSettings(context)
+    probe = new FreshnessProbe(
+      async (tenantIds) =>
+        probeResults(
+          await queryAsRole<ProbeRow>(database, ROLES.admin, PROBE_SQL, tenantIds, { settings }),
+        ),
+      (tenants, requests) => context.metrics.freshnessProbeSent(tenants, requests),
+    )
+    probes.set(context, probe)
+  }
+  return probe
+}
+
 /**
- * A member's freshness watermark and data version, as the reader role in a transaction of its own,
- * in one round trip to PostgreSQL: all a result cache hit needs from the database.
+ * A member's freshness watermark and data version, read live: all a result cache hit needs from
+ * the database. The hits waiting at one moment, of any tenants, share one statement (FreshnessProbe,
+ * sent after they arrived), run as the admin role through pm_tenant_freshness, which returns
+ * nothing but those figures; the tenant comes from the request's verified token.
  */
-export async function memberFreshnessAndVersion(
+export function memberFreshnessAndVersion(
   context: AppContext,
   tenantId: string,
 ): Promise<TenantFreshnessAndVersion> {
-  const rows = await queryAsTenant<Parameters<typeof toFreshnessAndVersion>[0]>(
-    context.replica ?? context.database,
-    tenantId,
-    FRESHNESS_AND_VERSION_SQL,
-    { role: ROLES.reader, settings: requestSettings(context) },
-  )
-  return toFreshnessAndVersion(rows[0] as Parameters<typeof toFreshnessAndVersion>[0])
+  return freshnessProbe(context).probe(tenantId)
 }
 
 /**

@@ -117,6 +117,24 @@ describe('starting the API', () => {
   })
 })
 
+describe('starting the API on a database not migrated to 0012', () => {
+  it('refuses when pm_admin may not execute pm_tenant_freshness, naming the fix', async () => {
+    const superuser = h.database.connect().db
+    await sql`revoke execute on function pm_tenant_freshness(text[]) from pm_admin`.execute(
+      superuser,
+    )
+    try {
+      const run = start({ DATABASE_URL: h.database.url(ROLES.admin), JWT_SECRET })
+      expect(await run.exited).toBe(1)
+      expect(run.output()).toMatch(/pm_admin may not execute pm_tenant_freshness\(text\[\]\)/)
+    } finally {
+      await sql`grant execute on function pm_tenant_freshness(text[]) to pm_admin`.execute(
+        superuser,
+      )
+    }
+  })
+})
+
 describe('graceful shutdown', () => {
   it('finishes requests in flight, then refuses new connections and closes the pool', async () => {
     const hooks: TestHooks = {

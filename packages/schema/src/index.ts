@@ -20,4 +20,4 @@ export {
 } from './migrations.js'
 export { APP_ROLES, ROLES, type RoleName, TENANT_SETTING } from './roles.js'
 export { describeSchema, formatSchemaReport, type SchemaReport } from './schema-report.js'
-export { queryAsTenant, type TenantScopeOptions, withTenant } from './tenant-scope.js'
+export { queryAsRole, queryAsTenant, type TenantScopeOptions, withTenant } from './tenant-scope.js'

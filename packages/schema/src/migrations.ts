@@ -25,6 +25,7 @@ export const MIGRATIONS = [
   '0009_billing_dirty_keys',
   '0010_tenant_data_versions',
   '0011_subject_erasure',
+  '0012_freshness_probe',
 ] as const
 
 export type MigrationName = (typeof MIGRATIONS)[number]

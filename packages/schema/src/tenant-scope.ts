@@ -87,3 +87,36 @@ export async function queryAsTenant<Row>(
   const results = (await pool.query(batch)) as unknown as pg.QueryResult[]
   return (results[1]?.rows ?? []) as Row[]
 }
+
+/**
+ * Runs one read-only statement as `role`, without a tenant, in ONE round trip on PostgreSQL, the
+ * way queryAsTenant does (the role and `settings` local to the statement's implicit transaction).
+ * `text` names a list of strings as `$1` (a `text[]`), sent inline as escaped literals. On PGlite
+ * (no pg pool) it runs in a transaction of its own with `$1` bound.
+ */
+export async function queryAsRole<Row>(
+  database: Pick<Database, 'db' | 'pool'>,
+  role: RoleName,
+  text: string,
+  list: readonly string[],
+  options: Pick<TenantScopeOptions, 'settings'> = {},
+): Promise<Row[]> {
+  const settings = { role, ...options.settings, transaction_read_only: 'on' }
+  const { pool } = database
+  if (!pool)
+    return (database.db as Kysely<DB>).transaction().execute(async (trx) => {
+      const set = Object.entries(settings).map(
+        ([name, value]) => sql`set_config(${name}, ${value}, true)`,
+      )
+      await sql`select ${sql.join(set)}`.execute(trx)
+      return (await trx.executeQuery<Row>(CompiledQuery.raw(text, [list]))).rows
+    })
+  const literal = (value: string) => pg.escapeLiteral(value)
+  const set = Object.entries(settings).map(
+    ([name, value]) => `set_config(${literal(name)}, ${literal(value)}, true)`,
+  )
+  const array = `array[${list.map(literal).join(', ')}]::text[]`
+  const batch = `select ${set.join(', ')};\n${text.replaceAll('$1', array)}`
+  const results = (await pool.query(batch)) as unknown as pg.QueryResult[]
+  return (results[1]?.rows ?? []) as Row[]
+}

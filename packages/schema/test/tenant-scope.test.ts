@@ -1,6 +1,6 @@
 import { sql, type Transaction } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type DB, queryAsTenant, ROLES, withTenant } from '../src/index.js'
+import { type DB, queryAsRole, queryAsTenant, ROLES, withTenant } from '../src/index.js'
 import { createTestDatabase, type TestDatabase } from '../src/testing/index.js'
 import { pgConnection } from './support/queryable.js'
 import { insertTenantFixture, TENANT_A, TENANT_B } from './support/tenant-fixture.js'
@@ -166,6 +166,42 @@ describe('withTenant on PostgreSQL', () => {
     ).rejects.toThrow(/division by zero/)
     const status = await sql<{ n: number }>`select 1 as n`.execute(connection.db)
     expect(status.rows[0]?.n).toBe(1)
+  })
+
+  it('queryAsRole reads in one round trip as the role, the list as escaped literals, read only, nothing left behind', async () => {
+    const connection = database.connect(ROLES.admin)
+    const odd = `it's a \\ tenant`
+    const rows = await queryAsRole<{ item: string; u: string; timeout: string }>(
+      connection,
+      ROLES.reader,
+      `select item, current_user as u, current_setting('statement_timeout') as timeout
+         from unnest($1) as item`,
+      [TENANT_A, odd, ''],
+      { settings: { statement_timeout: '2500' } },
+    )
+    expect(rows).toEqual([
+      { item: TENANT_A, u: ROLES.reader, timeout: '2500ms' },
+      { item: odd, u: ROLES.reader, timeout: '2500ms' },
+      { item: '', u: ROLES.reader, timeout: '2500ms' },
+    ])
+    // the reader without a tenant sees no tenant's rows
+    const emails = await queryAsRole<{ n: number }>(
+      connection,
+      ROLES.reader,
+      'select count(*)::int as n from emails where tenant_id = any($1)',
+      [TENANT_A, TENANT_B],
+    )
+    expect(emails).toEqual([{ n: 0 }])
+    await expect(
+      queryAsRole(connection, ROLES.admin, 'create temp table scratch as select unnest($1) as x', [
+        TENANT_A,
+      ]),
+    ).rejects.toThrow(/read-only transaction/)
+    const after = await sql<{ u: string; timeout: string }>`
+      select current_user as u, current_setting('statement_timeout') as timeout`.execute(
+      connection.db,
+    )
+    expect(after.rows[0]).toEqual({ u: ROLES.admin, timeout: '0' })
   })
 
   it('refuses an empty tenant id', async () => {

@@ -1,0 +1,1 @@
+DROP FUNCTION pm_tenant_freshness(text[]);
