@@ -241,8 +241,8 @@ describe('ResultCache', () => {
   const entry = (tenantId: string, version: string, size: number) => ({
     tenantId,
     version,
-    head: Buffer.from(`{"data":[${'x'.repeat(size)}]`),
-    tail: Buffer.alloc(0),
+    head: `{"data":[${'x'.repeat(size)}]`,
+    tail: '',
   })
 
   it('holds at most its byte budget, forgetting the least recently used first', () => {

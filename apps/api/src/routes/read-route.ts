@@ -18,7 +18,7 @@ import { FRESHNESS_HEADERS, freshnessHeaders } from '../freshness-headers.js'
 import { ProblemError, problem } from '../problem.js'
 import { rateLimit } from '../rate-limit.js'
 import { auditRejectedAdminRequests, memberFreshnessAndVersion, scopedRead } from '../read-scope.js'
-import { cachedBody, resultCacheKey } from '../result-cache.js'
+import { cachedBodyText, resultCacheKey } from '../result-cache.js'
 import { DEFAULT_API_PAGE_SIZE } from '../schemas/query-parameters.js'
 import { FreshnessSchema, PeriodComparisonSchema, ProblemSchema } from '../schemas/row-schemas.js'
 
@@ -252,7 +252,7 @@ function register<Q extends AnyObject, P extends AnyObject>(
             context.metrics.resultCacheLookup(def.name, true)
             for (const [name, value] of Object.entries(freshnessHeaders(freshness)))
               c.header(name, value)
-            return c.body(cachedBody(entry, freshness), 200, {
+            return c.body(cachedBodyText(entry, freshness), 200, {
               'content-type': 'application/json',
             }) as never
           }
@@ -290,11 +290,11 @@ function register<Q extends AnyObject, P extends AnyObject>(
       if (!freshness) return c.json({ ...body, ...(comparison ? { comparison } : {}) }, 200)
       // serialised once, in the order of the JSON schema: the cache keeps the text around
       // `freshness`, which a hit fills in live
-      const head = Buffer.from(JSON.stringify(body).slice(0, -1))
-      const tail = Buffer.from(comparison ? `,"comparison":${JSON.stringify(comparison)}` : '')
+      const head = JSON.stringify(body).slice(0, -1)
+      const tail = comparison ? `,"comparison":${JSON.stringify(comparison)}` : ''
       if (cache && cacheKey && tenantId !== null && version !== undefined)
         cache.set(cacheKey, { tenantId, version, head, tail })
-      return c.body(cachedBody({ head, tail }, freshness), 200, {
+      return c.body(cachedBodyText({ head, tail }, freshness), 200, {
         'content-type': 'application/json',
       }) as never
     }
