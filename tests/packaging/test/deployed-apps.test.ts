@@ -39,8 +39,15 @@ afterAll(async () => {
   if (scratch) rmSync(scratch, { recursive: true, force: true })
 })
 
-function expectProductionOnly(dir: string): void {
-  expect(readdirSync(dir).sort()).toEqual(['README.md', 'dist', 'node_modules', 'package.json'])
+/** `commands`: an app's `bin/` entry points, committed (they load dist/, see apps/worker/bin) */
+function expectProductionOnly(dir: string, commands = false): void {
+  expect(readdirSync(dir).sort()).toEqual([
+    'README.md',
+    ...(commands ? ['bin'] : []),
+    'dist',
+    'node_modules',
+    'package.json',
+  ])
   for (const dev of ['vitest', 'typescript', '@types/node'])
     expect(existsSync(join(dir, 'node_modules', dev)), dev).toBe(false)
 }
@@ -71,7 +78,10 @@ describe('deployed apps', () => {
 
   it('the worker installs alone, passes its preflight, reports healthy and stops on SIGTERM', async () => {
     const dir = await deploy('worker')
-    expectProductionOnly(dir)
+    expectProductionOnly(dir, true)
+    const aggregate = new AppProcess(dir, {}, ['--help'], 'bin/penguinmails-aggregate.js')
+    expect(await aggregate.exited, aggregate.output).toBe(0)
+    expect(aggregate.output).toMatch(/^usage: pnpm aggregate/)
     const prefix = `{pm-deploy-${randomBytes(4).toString('hex')}}`
     const app = new AppProcess(dir, {
       DATABASE_URL: database.url(ROLES.writer),
@@ -99,8 +109,8 @@ describe('deployed apps', () => {
 
   it('the maintenance runner installs alone and runs a command', async () => {
     const dir = await deploy('maintenance')
-    expectProductionOnly(dir)
-    const help = new AppProcess(dir, {}, ['--help'])
+    expectProductionOnly(dir, true)
+    const help = new AppProcess(dir, {}, ['--help'], 'bin/penguinmails-maintenance.js')
     expect(await help.exited).toBe(0)
     expect(help.output).toMatch(/^usage: /)
     const refresh = new AppProcess(dir, { DATABASE_URL: database.url(ROLES.writer) }, [

@@ -7,8 +7,14 @@ export class AppProcess {
   readonly exited: Promise<number | null>
   private readonly child: ChildProcess
 
-  constructor(cwd: string, env: Record<string, string>, args: string[] = []) {
-    this.child = spawn(process.execPath, ['dist/index.js', ...args], {
+  constructor(
+    cwd: string,
+    env: Record<string, string>,
+    args: string[] = [],
+    /** the script run, relative to cwd: the app's entry or one of its `bin/` commands */
+    entry = 'dist/index.js',
+  ) {
+    this.child = spawn(process.execPath, [entry, ...args], {
       cwd,
       // only what the app is given: no NODE_PATH, no workspace around it
       env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', ...env },
