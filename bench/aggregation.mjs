@@ -16,6 +16,8 @@ const { values } = parseArgs({
     emails: { type: 'string', default: '1000000' },
     seconds: { type: 'string', default: '60' },
     rate: { type: 'string', default: '2000' },
+    // drain loops during (e), as the worker's WORKER_CONCURRENCY
+    drains: { type: 'string', default: '2' },
     'seed-sample': { type: 'string', default: '30' },
     // work_mem of (b)'s transactions, as a backfill runs it (`pnpm aggregate --work-mem 1GB`)
     'work-mem': { type: 'string', default: '1GB' },
@@ -252,14 +254,16 @@ for (const emails of sizes) {
       )
     ).rows
     let running = true
-    // two drain loops sharing the tenants: each batch takes at most half of them, so that the
-    // second loop is not left waiting for the tenants the first one holds
+    // `--drains` loops (the worker's WORKER_CONCURRENCY, default 2) sharing the tenants: each
+    // batch takes at most its share of them, so that no loop is left waiting for the tenants
+    // another holds
+    const drains = Number(values.drains)
     const tenantCount = (await sql`select count(*)::int as n from tenants`.execute(su)).rows[0].n
-    const drainers = [0, 1].map(async () => {
+    const drainers = Array.from({ length: drains }, async () => {
       while (running) {
         const r = await drainDirtyKeys(writer, {
           batchSize: 20_000,
-          maxTenants: Math.ceil(tenantCount / 2),
+          maxTenants: Math.ceil(tenantCount / drains),
         })
         if (r.state !== 'drained') await new Promise((res) => setTimeout(res, 25))
       }
@@ -273,33 +277,47 @@ for (const emails of sizes) {
         } = await sql`select min(seq)::text as min from analytics_dirty_keys`.execute(su)
         const now = performance.now()
         const minSeq = m.min === null ? Number.POSITIVE_INFINITY : Number(m.min)
-        while (pending.length > 0 && pending[0].maxSeq < minSeq)
-          lags.push(now - pending.shift().committedAt)
+        // ticks commit out of order: any of them whose keys are all drained is done
+        for (let i = pending.length - 1; i >= 0; i--)
+          if (pending[i].maxSeq < minSeq) lags.push(now - pending.splice(i, 1)[0].committedAt)
         await new Promise((res) => setTimeout(res, 20))
         if (!running && pending.length > 0 && now - pending[0].committedAt > 120_000) break
       }
     })()
     const perTick = Math.max(1, Math.round(rate / 10))
+    // ticks start every 100 ms whether or not the previous one has committed (one connection
+    // waiting on each update's random reads offered only ≈ 1,930 updates/s at 10M), at most
+    // TICK_LANES at once, each lane updating its own quarter of the ids: no two ticks in flight
+    // touch the same row, so they cannot deadlock
+    const TICK_LANES = 4
+    const lanes = Array.from({ length: TICK_LANES }, (_, l) =>
+      ids.filter((_, i) => i % TICK_LANES === l),
+    )
+    const tick = async (pool) => {
+      const batch = Array.from({ length: perTick }, () => pool[randomInt(pool.length)])
+      // by the primary key (tenant_id, id): by id alone there is no index, and every tick scanned
+      // the whole table (at 10M, seconds per tick, so the rate asked for was never offered)
+      await sql`update emails e set clicked_at = coalesce(e.clicked_at, e.sent_at) + interval '1 second', updated_at = now()
+                  from unnest(${batch.map((b) => b.tenant_id)}::text[], ${batch.map((b) => b.id)}::bigint[]) as u(tenant_id, id)
+                 where e.tenant_id = u.tenant_id and e.id = u.id`.execute(writer)
+      const committedAt = performance.now()
+      const {
+        rows: [s],
+      } = await sql`select coalesce(max(seq), 0)::text as max from analytics_dirty_keys`.execute(su)
+      pending.push({ committedAt, maxSeq: Number(s.max) })
+    }
     const e = await timed(async () => {
       const end = performance.now() + seconds * 1000
-      while (performance.now() < end) {
-        const tick = performance.now()
-        const batch = Array.from({ length: perTick }, () => ids[randomInt(ids.length)])
-        // by the primary key (tenant_id, id): by id alone there is no index, and every tick scanned
-        // the whole table (at 10M, seconds per tick, so the rate asked for was never offered)
-        await sql`update emails e set clicked_at = coalesce(e.clicked_at, e.sent_at) + interval '1 second', updated_at = now()
-                    from unnest(${batch.map((b) => b.tenant_id)}::text[], ${batch.map((b) => b.id)}::bigint[]) as u(tenant_id, id)
-                   where e.tenant_id = u.tenant_id and e.id = u.id`.execute(writer)
-        const committedAt = performance.now()
-        const {
-          rows: [s],
-        } = await sql`select coalesce(max(seq), 0)::text as max from analytics_dirty_keys`.execute(
-          su,
-        )
-        pending.push({ committedAt, maxSeq: Number(s.max) })
-        const wait = 100 - (performance.now() - tick)
+      const inFlight = []
+      for (let k = 0, next = performance.now(); performance.now() < end; k++) {
+        // the oldest tick first: the lane about to be reused is free again
+        if (inFlight.length >= TICK_LANES) await inFlight.shift()
+        inFlight.push(tick(lanes[k % TICK_LANES]))
+        next += 100
+        const wait = next - performance.now()
         if (wait > 0) await new Promise((res) => setTimeout(res, wait))
       }
+      await Promise.all(inFlight)
     })
     running = false
     await Promise.all([...drainers, poller])
@@ -334,6 +352,7 @@ for (const emails of sizes) {
       eP99Ms: pct(0.99),
       eBatches: lags.length,
       eUpdatesPerSecond: achievedRate,
+      eDrains: drains,
     })
     console.log(JSON.stringify(results.at(-1)))
   } finally {
