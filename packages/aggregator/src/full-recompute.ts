@@ -69,12 +69,17 @@ export async function recomputeAll(
   for (const [i, t] of tenantIds.entries()) batches[i % batchCount]?.push(t)
   const totals = new Map<string, TableCounts>()
   let tenantsDone = 0
+  // every batch's partitions before any batch writes: a partition created while another batch's
+  // transaction writes the same tables can deadlock with it
+  const months = await monthsToWrite(
+    db,
+    normalizeScope({ tenants: tenantIds.map((tenantId) => ({ tenantId, fromDay, toDay })) }),
+  )
+  if (months) await ensureDailyPartitions(db, months)
   const runBatch = async (batch: string[]) => {
     const scope = normalizeScope({
       tenants: batch.map((tenantId) => ({ tenantId, fromDay, toDay })),
     })
-    const months = await monthsToWrite(db, scope)
-    if (months) await ensureDailyPartitions(db, months)
     const counts = await db.transaction().execute(async (trx) => {
       await lockTenants(trx, batch)
       if (whole) {

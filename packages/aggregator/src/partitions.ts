@@ -64,11 +64,19 @@ export async function ensureDailyPartitions(
   const wanted = monthList(months.first, months.last)
   if (wanted.every((m) => cache.has(m))) return 0
   const to = addDays(months.last, 32).slice(0, 8).concat('01')
-  const { rows } = await sql<{ created: number }>`
-    select coalesce(sum(pm_ensure_monthly_partitions(t::regclass, ${months.first}::date, ${to}::date)), 0)::int as created
-      from unnest(${[...DAILY_TABLES]}::text[]) as t`.execute(db)
+  // one statement, so one transaction, per parent: creating a partition locks its parent until
+  // commit, and a transaction holding one parent while waiting for the next deadlocked with a
+  // recompute writing both (it had locked the second and waited for the first)
+  let created = 0
+  for (const table of DAILY_TABLES) {
+    const { rows } = await sql<{ created: number }>`
+      select pm_ensure_monthly_partitions(${table}::regclass, ${months.first}::date, ${to}::date) as created`.execute(
+      db,
+    )
+    created += rows[0]?.created ?? 0
+  }
   for (const m of wanted) cache.add(m)
-  return rows[0]?.created ?? 0
+  return created
 }
 
 /** Whether every month of the range is known to have its partitions (no query). */

@@ -183,10 +183,10 @@ export async function withSequentialScans<T>(
 ): Promise<T> {
   await sql`select set_config('enable_indexscan', 'off', true), set_config('enable_bitmapscan', 'off', true),
                    set_config('enable_nestloop', 'off', true)`.execute(db)
-  try {
-    return await fn()
-  } finally {
-    await sql`select set_config('enable_indexscan', 'on', true), set_config('enable_bitmapscan', 'on', true),
-                     set_config('enable_nestloop', 'on', true)`.execute(db)
-  }
+  // not in a finally: after a failed statement the transaction accepts no command, and the reset
+  // would replace the statement's own error with "current transaction is aborted"
+  const result = await fn()
+  await sql`select set_config('enable_indexscan', 'on', true), set_config('enable_bitmapscan', 'on', true),
+                   set_config('enable_nestloop', 'on', true)`.execute(db)
+  return result
 }
