@@ -92,7 +92,9 @@ describe('drain deduplication (keepLastIfActive)', () => {
     let sampling = true
     const samples: { active: number; waiting: number }[] = []
     const sampler = (async () => {
-      while (sampling) {
+      // at least 10 samples even when the drains finish within a few of them (they now take tens
+      // of milliseconds): the last ones then see the queue after the burst, which must hold too
+      while (sampling || samples.length < 10) {
         const c = await under.worker.queues.drain.getJobCounts('active', 'wait', 'prioritized')
         samples.push({ active: c.active ?? 0, waiting: (c.wait ?? 0) + (c.prioritized ?? 0) })
         await new Promise((resolve) => setTimeout(resolve, 10))
