@@ -1,4 +1,3 @@
-import { drainDirtyKeys } from '@penguinmails/aggregator'
 import { tenantFreshnessAndVersion } from '@penguinmails/bi-queries'
 import type { FixtureTenant } from '@penguinmails/bi-queries/testing'
 import { type DB, queryAsRole, ROLES, withTenant } from '@penguinmails/schema'
@@ -6,6 +5,7 @@ import { type Kysely, sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FreshnessProbe, PROBE_SQL, type ProbeRow, probeResults } from '../src/freshness-probe.js'
 import { freshnessProbe, memberFreshnessAndVersion } from '../src/read-scope.js'
+import { drainAll, insertEmail } from './support/aggregated-emails.js'
 import { type ApiHarness, openApiHarness } from './support/api-harness.js'
 
 const TENANT_COUNT = 8
@@ -36,39 +36,13 @@ beforeAll(async () => {
   for (const { id } of TENANTS) tokens.set(id, await h.token({ tenant_id: id, role: 'member' }))
   // the fixture's analytics have no source emails behind them (a drain recomputes them away):
   // give each tenant one aggregated email
-  for (const { id } of TENANTS) await insertEmail(id)
-  await drainAll()
+  for (const { id } of TENANTS) await insertEmail(h, writer, id, nextEmail++)
+  await drainAll(writer)
 })
 
 afterAll(async () => {
   await h?.close()
 })
-
-async function drainAll(): Promise<void> {
-  for (let batch = 0; batch < 100; batch++)
-    if ((await drainDirtyKeys(writer)).state === 'idle') return
-  throw new Error('the dirty keys do not drain')
-}
-
-async function insertEmail(tenant: string): Promise<void> {
-  const campaign = h.fixture.campaigns.find((c) => c.tenant_id === tenant) as { id: string }
-  const step = h.fixture.steps.find((s) => s.campaign_id === campaign.id) as { id: string }
-  await writer
-    .insertInto('emails')
-    .values({
-      tenant_id: tenant,
-      id: String(nextEmail++),
-      company_id: `${tenant}-co`,
-      email_account_id: h.fixture.mailboxes.find((m) => m.tenant_id === tenant)?.id as string,
-      is_warmup: false,
-      campaign_id: campaign.id,
-      sequence_step_id: step.id,
-      lead_id: `${tenant}-lead0`,
-      status: 'delivered',
-      sent_at: new Date('2024-02-10T10:00:00Z'),
-    })
-    .execute()
-}
 
 /** The tenant's emails sent in the range, computed from its campaign-days, as its reader. */
 async function sentInRange(tenant: string): Promise<number> {
@@ -99,7 +73,7 @@ async function readPerformance(tenant: string): Promise<Body> {
 
 describe('the coalesced freshness probe', () => {
   it('returns, per tenant, exactly what the tenant’s own reader reads, and zeros for a tenant without rows', async () => {
-    await insertEmail('probe-tenant-3')
+    await insertEmail(h, writer, 'probe-tenant-3', nextEmail++)
     const ids = [...TENANTS.map((t) => t.id), 'no-such-tenant']
     const probed = probeResults(await queryAsRole<ProbeRow>(h.api, ROLES.admin, PROBE_SQL, ids))
     expect([...probed.keys()].sort()).toEqual([...ids].sort())
@@ -116,7 +90,7 @@ describe('the coalesced freshness probe', () => {
       version: '0',
       freshness: { pending_changes: 0 },
     })
-    await drainAll()
+    await drainAll(writer)
   })
 
   it('cannot be called by a tenant’s reader role', async () => {
@@ -170,8 +144,8 @@ describe('the coalesced freshness probe', () => {
       await new Promise((resolve) => setTimeout(resolve, 50))
       expect(sent).toHaveLength(1)
       // a change committed and aggregated after the first probe read, before the second request
-      await insertEmail(tenant)
-      await drainAll()
+      await insertEmail(h, writer, tenant, nextEmail++)
+      await drainAll(writer)
       const second = probe.probe(tenant)
       await new Promise((resolve) => setTimeout(resolve, 50))
       // with one probe out at most, the second waits for the first to return; with two, it goes
@@ -228,8 +202,8 @@ describe('the coalesced freshness probe', () => {
     try {
       for (let round = 0; round < 6; round++) {
         const changed = TENANTS.filter((_, i) => (i + round) % 3 === 0).map((t) => t.id)
-        for (const tenant of changed) await insertEmail(tenant)
-        await drainAll()
+        for (const tenant of changed) await insertEmail(h, writer, tenant, nextEmail++)
+        await drainAll(writer)
         // the aggregation has committed: every request from now on must show it (sent at once,
         // while the background's probes are in flight; nothing writes until the next round, so
         // the figures computed after them are those of when they arrived)

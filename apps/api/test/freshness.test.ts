@@ -1,8 +1,8 @@
-import { drainDirtyKeys } from '@penguinmails/aggregator'
 import { tenantFreshness } from '@penguinmails/bi-queries'
 import { type DB, ROLES, withTenant } from '@penguinmails/schema'
 import { type Kysely, sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { drainAll, insertEmail } from './support/aggregated-emails.js'
 import { type ApiHarness, openApiHarness } from './support/api-harness.js'
 
 let h: ApiHarness
@@ -26,13 +26,6 @@ afterAll(async () => {
   await h?.close()
 })
 
-/** What the aggregator's worker does: drain every dirty key. */
-async function drainAll(): Promise<void> {
-  for (let batch = 0; batch < 100; batch++)
-    if ((await drainDirtyKeys(writer)).state === 'idle') return
-  throw new Error('the dirty keys do not drain')
-}
-
 async function databaseNow(): Promise<Date> {
   const { rows } = await sql<{ now: Date }>`select clock_timestamp() as now`.execute(writer)
   return new Date((rows[0] as { now: Date }).now)
@@ -53,26 +46,6 @@ async function watermark(tenant: string, path = `/v1/campaigns/performance?${RAN
   return { ...body.freshness, data: body.data }
 }
 
-async function insertEmail(tenant: string, id: number): Promise<void> {
-  const campaign = h.fixture.campaigns.find((c) => c.tenant_id === tenant) as { id: string }
-  const step = h.fixture.steps.find((s) => s.campaign_id === campaign.id) as { id: string }
-  await writer
-    .insertInto('emails')
-    .values({
-      tenant_id: tenant,
-      id: String(id),
-      company_id: `${tenant}-co`,
-      email_account_id: h.fixture.mailboxes.find((m) => m.tenant_id === tenant)?.id as string,
-      is_warmup: false,
-      campaign_id: campaign.id,
-      sequence_step_id: step.id,
-      lead_id: `${tenant}-lead0`,
-      status: 'delivered',
-      sent_at: new Date('2024-02-10T10:00:00Z'),
-    })
-    .execute()
-}
-
 async function oldestKey(tenant: string): Promise<string> {
   const { rows } = await sql<{ oldest: Date }>`
     select min(created_at) as oldest from analytics_dirty_keys where tenant_id = ${tenant}`.execute(
@@ -83,14 +56,14 @@ async function oldestKey(tenant: string): Promise<string> {
 
 describe('the freshness watermark', () => {
   it('goes stale when an email changes, stays put while changes wait, and is fresh once drained', async () => {
-    await drainAll()
+    await drainAll(writer)
     const beforeFresh = await databaseNow()
     const fresh = await watermark('tenant-a')
     expect(fresh.pending_changes).toBe(0)
     expect(new Date(fresh.as_of).getTime()).toBeGreaterThanOrEqual(beforeFresh.getTime())
 
     // a new email: its campaign-day, mailbox-day, lead-campaign and billing-month keys wait
-    await insertEmail('tenant-a', 1001)
+    await insertEmail(h, writer, 'tenant-a', 1001)
     const stale = await watermark('tenant-a')
     expect(stale.pending_changes).toBe(4)
     expect(stale.as_of).toBe(await oldestKey('tenant-a'))
@@ -114,7 +87,7 @@ describe('the freshness watermark', () => {
     expect((await watermark('tenant-b')).pending_changes).toBe(0)
 
     const beforeDrain = await databaseNow()
-    await drainAll()
+    await drainAll(writer)
     const drained = await watermark('tenant-a')
     expect(drained.pending_changes).toBe(0)
     expect(new Date(drained.as_of).getTime()).toBeGreaterThan(beforeDrain.getTime())
@@ -122,7 +95,7 @@ describe('the freshness watermark', () => {
   })
 
   it('is on every tenant route, CSV exports and admin reads of a tenant included', async () => {
-    await insertEmail('tenant-b', 2001)
+    await insertEmail(h, writer, 'tenant-b', 2001)
     const pending = (await watermark('tenant-b')).pending_changes
     expect(pending).toBe(4)
     const campaign = h.fixture.campaigns.find((c) => c.tenant_id === 'tenant-b')?.id as string
@@ -155,8 +128,8 @@ describe('the freshness watermark', () => {
   })
 
   it('never shows a tenant another tenant’s pending changes (pm_reader, row level security)', async () => {
-    await insertEmail('tenant-a', 1002)
-    await insertEmail('tenant-b', 2002)
+    await insertEmail(h, writer, 'tenant-a', 1002)
+    await insertEmail(h, writer, 'tenant-b', 2002)
     const reader = h.database.connect(ROLES.reader).db
     const asB = await withTenant(reader, 'tenant-b', (trx) => tenantFreshness(trx, 'tenant-b'))
     expect(asB.pending_changes).toBeGreaterThan(0)

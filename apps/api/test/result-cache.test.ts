@@ -1,8 +1,8 @@
-import { drainDirtyKeys } from '@penguinmails/aggregator'
 import { type DB, ROLES } from '@penguinmails/schema'
 import { type Kysely, sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ResultCache, resultCacheKey } from '../src/result-cache.js'
+import { drainAll, insertEmail } from './support/aggregated-emails.js'
 import { type ApiHarness, openApiHarness, TENANTS } from './support/api-harness.js'
 
 let h: ApiHarness
@@ -29,20 +29,13 @@ beforeAll(async () => {
   tokens.set('admin', await h.token({ tenant_id: 'tenant-a', role: 'admin' }))
   // the fixture's analytics are not backed by source emails (a drain recomputes them away): give
   // each tenant one aggregated email
-  for (const [i, { id }] of TENANTS.entries()) await insertEmail(id, 4001 + i)
-  await drainAll()
+  for (const [i, { id }] of TENANTS.entries()) await insertEmail(h, writer, id, 4001 + i)
+  await drainAll(writer)
 })
 
 afterAll(async () => {
   await h?.close()
 })
-
-/** What the aggregator's worker does: drain every dirty key. */
-async function drainAll(): Promise<void> {
-  for (let batch = 0; batch < 100; batch++)
-    if ((await drainDirtyKeys(writer)).state === 'idle') return
-  throw new Error('the dirty keys do not drain')
-}
 
 /** The result cache's lookups so far, from /metrics. */
 async function lookups(route: string): Promise<{ hit: number; miss: number }> {
@@ -73,26 +66,6 @@ async function read(path: string, who: string): Promise<{ body: Body; hit: boole
   return { body, hit: after.hit === before.hit + 1 }
 }
 
-async function insertEmail(tenant: string, id: number): Promise<void> {
-  const campaign = h.fixture.campaigns.find((c) => c.tenant_id === tenant) as { id: string }
-  const step = h.fixture.steps.find((s) => s.campaign_id === campaign.id) as { id: string }
-  await writer
-    .insertInto('emails')
-    .values({
-      tenant_id: tenant,
-      id: String(id),
-      company_id: `${tenant}-co`,
-      email_account_id: h.fixture.mailboxes.find((m) => m.tenant_id === tenant)?.id as string,
-      is_warmup: false,
-      campaign_id: campaign.id,
-      sequence_step_id: step.id,
-      lead_id: `${tenant}-lead0`,
-      status: 'delivered',
-      sent_at: new Date('2024-02-10T10:00:00Z'),
-    })
-    .execute()
-}
-
 const data = (body: Body) => {
   const { freshness: _freshness, ...rest } = body
   return rest
@@ -100,7 +73,7 @@ const data = (body: Body) => {
 
 describe('the per-tenant result cache', () => {
   it('serves a repeat from the cache with a live watermark, and an aggregated change on the very next request', async () => {
-    await drainAll()
+    await drainAll(writer)
     const first = await read(PERFORMANCE, 'tenant-a')
     expect(first.hit).toBe(false)
     const second = await read(PERFORMANCE, 'tenant-a')
@@ -111,7 +84,7 @@ describe('the per-tenant result cache', () => {
 
     // a source change not yet aggregated: the data version is unchanged, so a hit, and its
     // watermark is read live: the pending changes show on the hit
-    await insertEmail('tenant-a', 5001)
+    await insertEmail(h, writer, 'tenant-a', 5001)
     const pending = await read(PERFORMANCE, 'tenant-a')
     expect(pending.hit).toBe(true)
     // its campaign day, mailbox day, lead and billing month
@@ -119,7 +92,7 @@ describe('the per-tenant result cache', () => {
     expect(data(pending.body)).toEqual(data(first.body))
 
     // the aggregator applies it: the very next request shows it
-    await drainAll()
+    await drainAll(writer)
     const aggregated = await read(PERFORMANCE, 'tenant-a')
     expect(aggregated.hit).toBe(false)
     expect(aggregated.body.freshness.pending_changes).toBe(0)
@@ -130,13 +103,13 @@ describe('the per-tenant result cache', () => {
   })
 
   it('shows the drained change in usage too, and another tenant’s entries stay valid', async () => {
-    await drainAll()
+    await drainAll(writer)
     const usageBefore = await read(USAGE, 'tenant-b')
     const otherBefore = await read(USAGE, 'tenant-c')
     expect((await read(USAGE, 'tenant-b')).hit).toBe(true)
     expect((await read(USAGE, 'tenant-c')).hit).toBe(true)
-    await insertEmail('tenant-b', 6001)
-    await drainAll()
+    await insertEmail(h, writer, 'tenant-b', 6001)
+    await drainAll(writer)
     const usageAfter = await read(USAGE, 'tenant-b')
     expect(usageAfter.hit).toBe(false)
     const emails = (b: Body) => b.data.reduce((t, r) => t + (r.emails_sent ?? 0), 0)

@@ -115,10 +115,10 @@ export async function recomputeMailboxAnalytics(
                coalesce((n.w).replied, 0), coalesce((n.w).bounced, 0),
                coalesce((n.w).unsubscribed, 0), coalesce((n.w).spam_complaints, 0),
                true, null::int, null::int
-          from (select n.*, ${storedDay(sql`n.tenant_id`, sql`n.mailbox_id`, sql`n.day`)} as m,
+          from (select n.*, ${storedDay('mailbox_analytics', sql`n.tenant_id`, sql`n.mailbox_id`, sql`n.day`)} as m,
                        -- a warmup row exists only beside a mailbox row of the same day (both
                        -- come from the same day groups, the warmup one when a warmup email was sent)
-                       ${storedWarmupDay(sql`n.tenant_id`, sql`n.mailbox_id`, sql`n.day`)} as w
+                       ${storedDay('warmup_analytics', sql`n.tenant_id`, sql`n.mailbox_id`, sql`n.day`)} as w
                   from needed n where not n.dirty offset 0) n
          where (n.m).tenant_id is not null`,
         {
@@ -150,8 +150,8 @@ export async function recomputeMailboxAnalytics(
                   coalesce((d.w).sent, 0), coalesce((d.w).bounced, 0),
                   coalesce((d.w).spam_complaints, 0)) as shifted
             from (select d.*, t.time_zone,
-                         ${storedDay(sql`d.tenant_id`, sql`d.mailbox_id`, sql`d.day`)} as m,
-                         ${storedWarmupDay(sql`d.tenant_id`, sql`d.mailbox_id`, sql`d.day`)} as w
+                         ${storedDay('mailbox_analytics', sql`d.tenant_id`, sql`d.mailbox_id`, sql`d.day`)} as m,
+                         ${storedDay('warmup_analytics', sql`d.tenant_id`, sql`d.mailbox_id`, sql`d.day`)} as w
                     from unnest(${changedDays.map((x) => x.tenantId)}::text[],
                                 ${changedDays.map((x) => x.mailboxId)}::text[],
                                 ${changedDays.map((x) => x.day)}::date[]) as d(tenant_id, mailbox_id, day)
@@ -189,26 +189,18 @@ const WITHIN_RANGE = sql`b.from_day::text as part,
     and (e.sent_at at time zone b.time_zone)::date < b.to_day as writable`
 
 /**
- * The stored row of one mailbox day as a scalar subquery: looked up by index once per outer row,
+ * The stored row of one mailbox or warmup day as a scalar subquery: looked up by index once per outer row,
  * and, unlike a join, it leaves the planner's row estimates alone. Joined, the planner costed a
  * lookup in every monthly partition and scanned whole tables instead; as a LATERAL it multiplied
  * its estimates by the partitions until later joins of the statement did the same.
  */
 function storedDay(
+  table: 'mailbox_analytics' | 'warmup_analytics',
   tenant: RawBuilder<unknown>,
   mailbox: RawBuilder<unknown>,
   day: RawBuilder<unknown>,
 ) {
-  return sql`(select x from mailbox_analytics x
-               where x.tenant_id = ${tenant} and x.email_account_id = ${mailbox} and x.day = ${day})`
-}
-
-function storedWarmupDay(
-  tenant: RawBuilder<unknown>,
-  mailbox: RawBuilder<unknown>,
-  day: RawBuilder<unknown>,
-) {
-  return sql`(select x from warmup_analytics x
+  return sql`(select x from ${sql.table(table)} x
                where x.tenant_id = ${tenant} and x.email_account_id = ${mailbox} and x.day = ${day})`
 }
 
